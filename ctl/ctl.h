@@ -1,0 +1,17 @@
+/*
+ * ctl: rampartctl's subcommands.  Each takes the arguments after its own
+ * name and returns the process exit code: 0 success, 1 refused or invalid
+ * input, 2 usage error.
+ */
+#ifndef RAMPART_CTL_H
+#define RAMPART_CTL_H
+
+#define CTL_OK		0
+#define CTL_REFUSED	1
+#define CTL_USAGE	2
+
+#define CTL_DEFAULT_POLICY	"/etc/rampart/policy.conf"
+
+int	ctl_policy(int argc, char **argv);
+
+#endif /* RAMPART_CTL_H */
