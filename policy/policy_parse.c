@@ -134,7 +134,8 @@ check_name(struct policy_parser *p, const char *what, const char *s)
 	if (valid_name(s))
 		return 0;
 	perr(p, "\"%s\" is not a valid %s name (lower case letters, digits, "
-	    "'_', '-', '.'; starting with a letter or '_'; at most %d)",
+	    "'_', '-', '.'; starting with a letter or '_'; at most %d "
+	    "characters)",
 	    diag_safe(s, strlen(s), safe, sizeof(safe)), what,
 	    POLICY_NAME_MAX);
 	return -1;
