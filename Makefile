@@ -43,30 +43,45 @@ endif
 HARDEN	:= -fstack-protector-strong -fstack-clash-protection \
 	   -fcf-protection -fPIE
 CFLAGS	?=
-CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Ictl
+CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Icommon -Iaudit -Igateway -Ictl
 ALL_CFLAGS = -std=c11 $(OPT) $(HARDEN) $(WARN) -MMD -MP $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDSAN)
 
 LIBS_POLICY := -lsodium
+LIBS_GW     := -lssh -lcares -lseccomp -lcap-ng -lsodium
 
+# Libraries: policy/ (the language), common/ + audit/ + gateway/ (all of
+# the gateway but its main), so unit tests and fuzzers link the real code.
 POLICY_SRC := $(wildcard policy/*.c)
+CORE_SRC   := $(wildcard common/*.c audit/*.c) \
+	      $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 POLICY_OBJ := $(POLICY_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+GW_OBJ     := $(BUILD)/obj/gateway/main.o
 LIBPOLICY  := $(BUILD)/lib/libpolicy.a
-BIN        := $(BUILD)/bin/rampartctl
+LIBCORE    := $(BUILD)/lib/libcore.a
+CTL_BIN    := $(BUILD)/bin/rampartctl
+GW_BIN     := $(if $(wildcard gateway/main.c),$(BUILD)/bin/rampart-gateway)
+BIN        := $(CTL_BIN) $(GW_BIN)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ALL_OBJ    := $(POLICY_OBJ) $(CORE_OBJ) $(CTL_OBJ) \
+	      $(if $(GW_BIN),$(GW_OBJ))
 
-# Fuzzers always build with clang's libFuzzer, ASan and UBSan.
+# Fuzzers always build with clang's libFuzzer, ASan and UBSan, and link
+# every library source (the linker keeps what each target uses).
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
-	      -fno-sanitize-recover=all -D_GNU_SOURCE -Ipolicy
+	      -fno-sanitize-recover=all -D_GNU_SOURCE -Ipolicy -Icommon \
+	      -Iaudit -Igateway
 
-DEPS := build-essential libssh-dev libsodium-dev libcmocka-dev clang \
-	libclang-rt-14-dev binutils
+DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
+	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
+	binutils openssh-client openssh-server iproute2 curl strace
 
 .PHONY: all check check-run unit ctl-tests fuzz-smoke fuzz install deps \
 	clean hardening
@@ -80,23 +95,32 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIBPOLICY): $(POLICY_OBJ)
 	@mkdir -p $(dir $@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN): $(CTL_OBJ) $(LIBPOLICY)
+$(LIBCORE): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(CTL_BIN): $(CTL_OBJ) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_POLICY)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBPOLICY)
+$(BUILD)/bin/rampart-gateway: $(GW_OBJ) $(LIBCORE) $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_GW)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPOLICY) \
-		$(LIBS_POLICY) -lcmocka
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCORE) \
+		$(LIBPOLICY) $(LIBS_GW) -lcmocka
 
-build/fuzz/%: tests/fuzz/%.c $(POLICY_SRC)
+build/fuzz/%: tests/fuzz/%.c $(POLICY_SRC) $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(POLICY_SRC) $(LIBS_POLICY)
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(POLICY_SRC) $(CORE_SRC) $(LIBS_GW)
 
 # check installs what is missing first, then builds and tests in a
 # second make so that nothing is compiled before the headers exist.
@@ -125,11 +149,11 @@ unit: $(UNIT_BIN)
 ctl-tests: $(BIN)
 	$(Q)for t in tests/ctl/*.sh; do \
 		echo "== $$t"; \
-		RAMPARTCTL=$(BIN) sh $$t || exit 1; \
+		RAMPARTCTL=$(CTL_BIN) sh $$t || exit 1; \
 	done
 
 hardening: $(BIN)
-	$(Q)sh tests/hardening.sh $(BIN) --objs $(POLICY_OBJ) $(CTL_OBJ)
+	$(Q)sh tests/hardening.sh $(BIN) --objs $(ALL_OBJ)
 
 fuzz-smoke: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SMOKE) $(FUZZ_BIN)
@@ -138,8 +162,10 @@ fuzz: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/rampartctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(CTL_BIN) $(DESTDIR)$(PREFIX)/bin/rampartctl
+	$(if $(GW_BIN),install -m 0755 $(GW_BIN) $(DESTDIR)$(PREFIX)/sbin/)
 	install -m 0644 docs/rampartctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # Idempotent, and silent when everything is already installed.
@@ -162,4 +188,4 @@ deps:
 clean:
 	rm -rf build
 
--include $(POLICY_OBJ:.o=.d) $(CTL_OBJ:.o=.d)
+-include $(ALL_OBJ:.o=.d)
