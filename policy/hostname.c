@@ -96,19 +96,21 @@ check_labels(const char *s, int glob, char *err, size_t errlen)
 	return 0;
 }
 
+/* Lower-case the first len bytes of in into out, NUL-terminated. */
 static int
-lower_copy(const char *in, char *out, size_t outlen, char *err,
+lower_copy(const char *in, size_t len, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	size_t i, len = strlen(in);
+	size_t i;
 
-	if (len > HOSTNAME_MAX + 1 || len >= outlen) {
+	if (len > HOSTNAME_MAX || len >= outlen) {
 		snprintf(err, errlen, "host name longer than %d characters",
 		    HOSTNAME_MAX);
 		return -1;
 	}
-	for (i = 0; i <= len; i++)
+	for (i = 0; i < len; i++)
 		out[i] = (char)tolower((unsigned char)in[i]);
+	out[len] = '\0';
 	return 0;
 }
 
@@ -116,19 +118,16 @@ int
 hostname_normalise(const char *name, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	size_t len;
+	size_t len = strlen(name);
 
-	if (lower_copy(name, out, outlen, err, errlen) != 0)
+	/*
+	 * "name." and "name" are the same host: drop exactly one dot, before
+	 * the length check, so the longest name fits with or without it.
+	 */
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	if (lower_copy(name, len, out, outlen, err, errlen) != 0)
 		return -1;
-	/* "name." and "name" are the same host: drop exactly one dot. */
-	len = strlen(out);
-	if (len > 1 && out[len - 1] == '.')
-		out[len - 1] = '\0';
-	if (strlen(out) > HOSTNAME_MAX) {
-		snprintf(err, errlen, "host name longer than %d characters",
-		    HOSTNAME_MAX);
-		return -1;
-	}
 	return check_labels(out, 0, err, errlen);
 }
 
@@ -136,11 +135,10 @@ int
 hostname_pattern(const char *pat, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	size_t len;
+	size_t len = strlen(pat);
 
-	if (lower_copy(pat, out, outlen, err, errlen) != 0)
+	if (lower_copy(pat, len, out, outlen, err, errlen) != 0)
 		return -1;
-	len = strlen(out);
 	if (len > 1 && out[len - 1] == '.') {
 		snprintf(err, errlen, "host pattern must not end with '.'");
 		return -1;
