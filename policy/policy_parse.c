@@ -678,6 +678,7 @@ dispatch(struct policy_parser *p, int ac, char **av, int indented)
 	const struct keyword *kw = NULL;
 	char safe[80];
 	size_t i;
+	int r;
 
 	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
 		if (strcasecmp(keywords[i].name, av[0]) == 0)
@@ -694,10 +695,13 @@ dispatch(struct policy_parser *p, int ac, char **av, int indented)
 		return;
 	if (ac - 1 < kw->minargs || ac - 1 > kw->maxargs) {
 		perr(p, "wrong number of values; usage: %s", kw->usage);
-		return;
+		r = -1;
+	} else {
+		av[0] = (char *)kw->name;
+		r = kw->fn(p, ac, av);
 	}
-	av[0] = (char *)kw->name;
-	if (kw->fn(p, ac, av) != 0 && (kw->fn == kw_user || kw->fn == kw_group))
+	/* A bad block header is reported once; skip its lines, not misreport. */
+	if (r != 0 && (kw->fn == kw_user || kw->fn == kw_group))
 		p->ctx = C_SKIP;
 }
 
