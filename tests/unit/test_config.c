@@ -893,6 +893,52 @@ test_dump_roundtrip(void **state)
 	free(text2);
 }
 
+/* The example of DESIGN.md section 10 and gateway.conf(5), as written. */
+static void
+test_design_example(void **state)
+{
+	static const char conf[] =
+	    "ListenAddress 0.0.0.0          # repeatable; IPv6 too\n"
+	    "Port 22\n"
+	    "HostKey /etc/rampart/ssh_host_ed25519_key\n"
+	    "Policy /etc/rampart/policy.conf\n"
+	    "TotpSecrets /etc/rampart/totp.secrets\n"
+	    "AuditLog /var/log/rampart/audit.jsonl\n"
+	    "User rampart\n"
+	    "LoginGraceTime 30s\n"
+	    "MaxStartups 10:30:100\n";
+	struct config c, def;
+
+	(void)state;
+	load_ok(conf, &c);
+	assert_int_equal(c.nlisten, 1);
+	assert_int_equal(c.listen[0].addr.af, AF_INET);
+	config_defaults(&def);
+	def.nlisten = 1;
+	def.listen[0] = c.listen[0];
+	assert_memory_equal(&c, &def, sizeof(c));
+}
+
+/* docs/examples/gateway.conf lists every default: it loads as defaults. */
+static void
+test_example_file(void **state)
+{
+	const char *dir = getenv("RAMPART_TESTDATA");
+	char path[1024];
+	struct config c, def;
+	struct errs e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../../docs/examples/gateway.conf",
+	    dir ? dir : "tests/data");
+	memset(&e, 0, sizeof(e));
+	if (config_load(path, &c, collect, &e) != 0) {
+		fail_msg("%s: %s", path, e.n ? e.msg[0] : "?");
+	}
+	config_defaults(&def);
+	assert_memory_equal(&c, &def, sizeof(c));
+}
+
 int
 main(void)
 {
@@ -917,6 +963,8 @@ main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_dump_defaults),
 		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_example_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
