@@ -92,7 +92,7 @@ dump_user(const struct policy *pol, const struct policy_user *u, FILE *f)
 		}
 		fprintf(f, "\n");
 	}
-	if (u->expires != 0)
+	if (u->expires_line != 0)
 		fprintf(f, "\texpires %s\n", u->expires_text);
 	dump_limits(f, &u->eff, "\t");
 	dump_rules(pol, f, SCOPE_USER, (size_t)(u - pol->users), "\t");

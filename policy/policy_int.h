@@ -63,7 +63,7 @@ struct policy_user {
 	unsigned long	 totp_line;
 	struct addr_net	*from;
 	size_t		 nfrom;
-	time_t		 expires;	/* 0: never */
+	time_t		 expires;	/* if expires_line != 0 */
 	char		 expires_text[24];
 	unsigned long	 expires_line;
 	struct limits_src lim;		/* as written for this user */

@@ -42,7 +42,8 @@ policy_user_totp_required(const struct policy_user *u)
 int
 policy_user_expired(const struct policy_user *u, time_t now)
 {
-	return u->expires != 0 && now >= u->expires;
+	/* expires_line, not expires: 1970-01-01T00:00:00Z is time 0. */
+	return u->expires_line != 0 && now >= u->expires;
 }
 
 int
