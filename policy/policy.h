@@ -103,6 +103,14 @@ int	policy_decide(const struct policy *pol, const char *user,
 	    const char *host, const struct addr *addrs, size_t naddrs,
 	    unsigned int port, time_t now, struct policy_decision *d);
 
+/*
+ * What user may reach, one rule per line ("  allow 10.0.0.0/8 port 22"),
+ * for the text a shell request gets.  Always NUL-terminated; cut with
+ * "..." if it does not fit.
+ */
+void	policy_user_rules_text(const struct policy *pol, const char *user,
+	    char *buf, size_t len);
+
 /* Print the normalised effective policy in the policy language. */
 void	policy_dump(const struct policy *pol, FILE *f);
 

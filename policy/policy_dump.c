@@ -123,3 +123,46 @@ policy_dump(const struct policy *pol, FILE *f)
 	for (i = 0; i < pol->nusers; i++)
 		dump_user(pol, &pol->users[i], f);
 }
+
+static int
+user_has_rule(const struct policy *pol, const struct policy_user *u,
+    const struct rule *r)
+{
+	size_t i;
+
+	if (r->scope == SCOPE_GLOBAL)
+		return 1;
+	if (r->scope == SCOPE_USER)
+		return &pol->users[r->owner] == u;
+	for (i = 0; i < u->ngroups; i++) {
+		if (u->groups[i] == r->owner)
+			return 1;
+	}
+	return 0;
+}
+
+void
+policy_user_rules_text(const struct policy *pol, const char *user,
+    char *buf, size_t len)
+{
+	const struct policy_user *u = policy_user_find(pol, user);
+	char text[1024];
+	size_t i, o = 0, n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (u == NULL)
+		return;
+	for (i = 0; i < pol->nrules; i++) {
+		if (!user_has_rule(pol, u, &pol->rules[i]))
+			continue;
+		policy_rule_str(&pol->rules[i], text, sizeof(text));
+		n = strlen(text) + 3;
+		if (o + n + 5 > len) {
+			snprintf(buf + o, len - o, "  ...\n");
+			return;
+		}
+		o += (size_t)snprintf(buf + o, len - o, "  %s\n", text);
+	}
+}
