@@ -1,0 +1,31 @@
+/*
+ * master: the monitor and broker process (DESIGN.md section 2).  It owns
+ * the listening sockets, the policy, the audit log and every outbound
+ * connection; it forks one session child per connection and answers the
+ * child's typed requests.  It never parses SSH bytes and never blocks.
+ */
+#ifndef RAMPART_MASTER_H
+#define RAMPART_MASTER_H
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "config.h"
+#include "policy.h"
+
+struct master_setup {
+	const char	*conf_path;
+	struct config	 conf;
+	struct policy	*pol;		/* taken over by the master */
+	ssh_bind	 bind;		/* host keys and algorithms */
+	int		 listeners[CONFIG_MAX_LISTEN * 2];
+	size_t		 nlisteners;
+	int		 test_hooks;
+	int		 foreground;
+	int		 no_sandbox;	/* test builds only: for strace/gdb */
+};
+
+/* Run until SIGTERM.  Returns the process exit code. */
+int	master_run(struct master_setup *ms);
+
+#endif /* RAMPART_MASTER_H */

@@ -1,0 +1,95 @@
+/*
+ * master_int: the master's state, shared by master.c (processes, signals,
+ * reload) and monitor.c (answering children).
+ */
+#ifndef RAMPART_MASTER_INT_H
+#define RAMPART_MASTER_INT_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "audit.h"
+#include "broker.h"
+#include "ipc.h"
+#include "master.h"
+#include "srclimit.h"
+
+enum evkind { EV_LISTENER, EV_SIGNAL, EV_BROKER, EV_CHILD };
+
+struct evsrc {
+	enum evkind	 kind;
+	int		 fd;
+	void		*p;
+};
+
+/* A forwarded channel as the master knows it, for the audit record. */
+struct mchan {
+	struct mchan	*next;
+	struct child	*c;
+	uint32_t	 id;
+	int		 pending;	/* broker request outstanding */
+	uint64_t	 req;		/* broker request id */
+	char		 host[IPC_HOST_MAX + 1];
+	unsigned int	 port;
+	char		 ip[ADDR_STRLEN];	/* connected address */
+};
+
+struct child {
+	struct child	*next;
+	struct master	*m;
+	struct evsrc	 ev;
+	pid_t		 pid;
+	int		 ipc;
+	enum ipc_phase	 phase;
+	struct addr	 peer;
+	unsigned int	 peer_port;
+	char		 peer_str[ADDR_STRLEN];
+	char		 user[IPC_USER_MAX + 1];	/* once a key is accepted */
+	char		 session_id[17];
+	char		 client_version[IPC_VERSION_MAX + 1];
+	int		 got_client_info;
+	unsigned long	 auth_failures;
+	time_t		 started;		/* monotonic */
+	struct timespec	 started_real;
+	struct mchan	*chans;		/* list */
+	size_t		 nchans;
+	int		 killed;		/* we killed it: say why */
+	char		 kill_reason[64];
+};
+
+struct master {
+	struct master_setup	*ms;
+	struct config		 conf;
+	struct policy		*pol;
+	struct broker		*broker;
+	struct srclimit		*src;
+	struct audit		*audit;
+	int			 audit_failed;	/* refuse new sessions */
+	int			 epfd;
+	struct evsrc		 sig_ev, broker_ev;
+	struct evsrc		 lst_ev[CONFIG_MAX_LISTEN * 2];
+	struct child		*children;
+	size_t			 nchildren;
+	int			 stopping;
+};
+
+/* master.c */
+time_t	master_now(void);
+void	master_kill_child(struct master *m, struct child *c,
+	    const char *why);
+/* Penalise the child's source (enum srclimit_offence) and audit it. */
+void	master_penalise(struct master *m, struct child *c, int offence,
+	    const char *why);
+
+/* monitor.c */
+void	monitor_read(struct master *m, struct child *c);
+void	monitor_child_gone(struct master *m, struct child *c);
+/* Start an audit record with the session's common fields. */
+void	monitor_audit_begin(struct master *m, struct child *c,
+	    struct audit_rec *r, const char *action, const char *outcome);
+void	monitor_audit_write(struct master *m, struct audit_rec *r);
+
+#endif /* RAMPART_MASTER_INT_H */
