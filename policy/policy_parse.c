@@ -700,7 +700,7 @@ dispatch(struct policy_parser *p, int ac, char **av, int indented)
 		av[0] = (char *)kw->name;
 		r = kw->fn(p, ac, av);
 	}
-	/* A bad block header is reported once; skip its lines, not misreport. */
+	/* A bad block header was reported once: skip its lines. */
 	if (r != 0 && (kw->fn == kw_user || kw->fn == kw_group))
 		p->ctx = C_SKIP;
 }
