@@ -336,9 +336,11 @@ child_exited(struct master *m, struct child *c, int status)
 	if (pen)
 		master_penalise(m, c, off, why);
 	monitor_child_gone(m, c);
-	audit_connection(m, c, "connection-close",
-	    WIFEXITED(status) && WEXITSTATUS(status) <= SESSION_EXIT_LIFETIME
-	    && !c->killed ? "success" : "failure", why);
+	audit_connection(m, c, "connection-close", !c->killed &&
+	    WIFEXITED(status) && (WEXITSTATUS(status) == SESSION_EXIT_OK ||
+	    WEXITSTATUS(status) == SESSION_EXIT_IDLE ||
+	    WEXITSTATUS(status) == SESSION_EXIT_LIFETIME) ? "success" :
+	    "failure", why);
 }
 
 static void

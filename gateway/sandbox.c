@@ -68,7 +68,7 @@ static const int master_calls[] = {
 	SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(pipe2), SCMP_SYS(access), SCMP_SYS(faccessat),
 	SCMP_SYS(readlink), SCMP_SYS(umask), SCMP_SYS(setitimer),
 	SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(seccomp), SCMP_SYS(getcwd),
+	SCMP_SYS(seccomp), SCMP_SYS(getcwd), SCMP_SYS(close_range),
 };
 
 /* Turning a compromised master into control of the host: kill. */
