@@ -347,8 +347,12 @@ put_timestamp(struct audit_rec *r, const struct timespec *when)
 			now.tv_sec = now.tv_nsec = 0;
 		when = &now;
 	}
-	/* Only a caller's nonsense gets here: the record stays valid. */
-	if (gmtime_r(&when->tv_sec, &tm) == NULL)
+	/*
+	 * Only a caller's nonsense gets here.  The epoch keeps the field in
+	 * the one format date parsers (Elasticsearch's) take.
+	 */
+	if (gmtime_r(&when->tv_sec, &tm) == NULL ||
+	    tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
 		gmtime_r(&zero, &tm);
 	ms = when->tv_nsec / 1000000;
 	if (ms < 0 || ms > 999)

@@ -313,6 +313,28 @@ test_timestamp(void **state)
 	write_back(f, &r);
 	assert_memory_equal(f->line, "{\"@timestamp\":"
 	    "\"1970-01-01T00:00:00.000Z\",", 41);
+	ts.tv_sec = 253402300800;	/* 10000-01-01T00:00:00Z */
+	ts.tv_nsec = 1000000000;
+	audit_begin(f->a, &r, "test", "failure", &ts);
+	write_back(f, &r);
+	assert_memory_equal(f->line, "{\"@timestamp\":"
+	    "\"1970-01-01T00:00:00.000Z\",", 41);
+	ts.tv_sec = 253402300799;	/* 9999-12-31T23:59:59Z */
+	ts.tv_nsec = 0;
+	audit_begin(f->a, &r, "test", "failure", &ts);
+	write_back(f, &r);
+	assert_memory_equal(f->line, "{\"@timestamp\":"
+	    "\"9999-12-31T23:59:59.000Z\",", 41);
+	ts.tv_sec = -62167219200;	/* 0000-01-01T00:00:00Z */
+	audit_begin(f->a, &r, "test", "failure", &ts);
+	write_back(f, &r);
+	assert_memory_equal(f->line, "{\"@timestamp\":"
+	    "\"0000-01-01T00:00:00.000Z\",", 41);
+	ts.tv_sec = -62167219201;
+	audit_begin(f->a, &r, "test", "failure", &ts);
+	write_back(f, &r);
+	assert_memory_equal(f->line, "{\"@timestamp\":"
+	    "\"1970-01-01T00:00:00.000Z\",", 41);
 }
 
 /* The longest value of 'x' that still fits in a record begun by begin(). */
