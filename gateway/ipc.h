@@ -154,16 +154,21 @@ int	ipc_encode(const struct ipc_msg *m, uint8_t *buf, size_t buflen);
  */
 int	ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *m);
 
-/* 1 if a message of this type may come from a child in this phase. */
+/*
+ * 1 if a message of this type may come from a child in this phase.  No
+ * state: "at most once" (IPC_CLIENT_INFO) is the caller's to track.
+ */
 int	ipc_allowed(enum ipc_phase phase, uint32_t type);
 
 /* Name of a type for logs ("connect"), "unknown" if out of range. */
 const char *ipc_type_name(uint32_t type);
 
 /*
- * Send one message, with fd attached if fd >= 0.  Blocking semantics of
- * the socket apply (the child's socket is blocking, the master's is not).
- * Returns 0, or -1 with errno set (EMSGSIZE if it cannot be encoded).
+ * Send one message, with fd attached if fd >= 0; the caller keeps fd and
+ * closes it.  Blocking semantics of the socket apply (the child's socket
+ * is blocking, the master's is not).  Returns 0, or -1 with errno set
+ * (EMSGSIZE if it cannot be encoded; EINVAL unless an fd is given for,
+ * and only for, IPC_CONNECT_ANS with ok = 1).
  */
 int	ipc_send(int sock, const struct ipc_msg *m, int fd);
 
@@ -171,7 +176,8 @@ int	ipc_send(int sock, const struct ipc_msg *m, int fd);
  * Receive and decode one message.  *fd is set to a received descriptor
  * (close-on-exec) or -1.  A truncated datagram, more than one fd, or an
  * fd on a type that must not carry one is an error (any received fds are
- * closed).  Returns 1 for a message, 0 on orderly EOF, -1 on error (errno
+ * closed).  Returns 1 for a message, 0 on orderly EOF (or an empty
+ * datagram, which SOCK_SEQPACKET cannot tell from it), -1 on error (errno
  * EAGAIN when a non-blocking socket has nothing; EBADMSG if malformed).
  */
 int	ipc_recv(int sock, struct ipc_msg *m, int *fd);
