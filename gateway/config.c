@@ -569,7 +569,6 @@ kw_loglevel(struct config_parser *p, const struct keyword *kw, int ac,
 
 #define F(f)	offsetof(struct config, f)
 
-/* In enum kw_id order: keywords[KW_x] is keyword x. */
 static const struct keyword keywords[] = {
 	{ "ListenAddress", KW_LISTEN, 1, 1, 0, 0, 0,
 	    "ListenAddress ADDR | IPV4:PORT | [ADDR]:PORT", kw_listen },
@@ -703,11 +702,10 @@ check_listen(struct config_parser *p)
 			if (pa != pb || !addr_eq(&a->addr, &b->addr))
 				continue;
 			addr_ntop(&a->addr, host, sizeof(host));
-			diag_at(&p->d, p->file, p->listen_line[i], "%s %s%s%s:"
-			    "%u given twice (first at line %lu)",
-			    keywords[KW_LISTEN].name,
-			    a->addr.af == AF_INET6 ? "[" : "", host,
-			    a->addr.af == AF_INET6 ? "]" : "", pa,
+			diag_at(&p->d, p->file, p->listen_line[i],
+			    "ListenAddress %s%s%s:%u given twice (first at "
+			    "line %lu)", a->addr.af == AF_INET6 ? "[" : "",
+			    host, a->addr.af == AF_INET6 ? "]" : "", pa,
 			    p->listen_line[j]);
 			break;
 		}
@@ -732,8 +730,8 @@ check_penalties(struct config_parser *p)
 			continue;
 		conv_duration_str(v, base, sizeof(base));
 		conv_duration_str(p->c.penalty_max, cap, sizeof(cap));
-		diag_at(&p->d, p->file, p->seen[KW_PENALTIES], "%s: %s:%s is "
-		    "longer than max:%s", keywords[KW_PENALTIES].name,
+		diag_at(&p->d, p->file, p->seen[KW_PENALTIES],
+		    "PerSourcePenalties: %s:%s is longer than max:%s",
 		    penalty_opts[i].name, base, cap);
 	}
 }
