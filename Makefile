@@ -111,6 +111,14 @@ $(BUILD)/bin/rampart-gateway: $(GW_OBJ) $(LIBCORE) $(LIBPOLICY)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_GW)
 
+# The gateway with test hooks (-X): only for the tests that need them,
+# never installed.
+$(BUILD)/tests/rampart-gateway-test: gateway/main.c $(CORE_SRC) $(POLICY_SRC)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CPPFLAGS) -DRAMPART_TEST_HOOKS $(ALL_CFLAGS) $(LDFLAGS) \
+		-o $@ $^ $(LIBS_GW)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $@"

@@ -105,7 +105,10 @@ child_start(struct master *m, int client, int ipc)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
-	if (dup2(client, 3) < 0 || dup2(ipc, 4) < 0)
+	/* Out of the way first, so the dup2s cannot clobber each other. */
+	if ((client = fcntl(client, F_DUPFD, 16)) < 0 ||
+	    (ipc = fcntl(ipc, F_DUPFD, 16)) < 0 ||
+	    dup2(client, 3) < 0 || dup2(ipc, 4) < 0)
 		_exit(SESSION_EXIT_SETUP);
 	/* Listeners, epoll, other children's sockets, the audit file... */
 	if (close_range(5, ~0U, 0) != 0)
@@ -271,9 +274,14 @@ exit_reason(int status, enum srclimit_offence *offence, int *penalise)
 	case SESSION_EXIT_AUTH:
 		return "too many authentication failures";
 	case SESSION_EXIT_PROTOCOL:
-		*offence = SRCLIMIT_ERROR;
+		/*
+		 * Mostly a client that went away during key exchange (a port
+		 * probe, a scanner): the mild penalty.  Crashes and sandbox
+		 * kills get the heavy one.
+		 */
+		*offence = SRCLIMIT_NOAUTH;
 		*penalise = 1;
-		return "protocol error";
+		return "key exchange failed";
 	case SESSION_EXIT_MASTER:
 		return "lost the master";
 	default:

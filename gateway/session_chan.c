@@ -8,6 +8,9 @@
  * Everything else -- pty, exec, subsystems (sftp), x11, agent, env,
  * tcpip-forward -- is refused and reported to the master for the audit.
  */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +158,14 @@ open_direct(struct sess *s, ssh_message msg)
 		ssh_send_debug(s->ssh, reason, 1);
 		return 1;
 	}
+#ifdef RAMPART_TEST_HOOKS
+	/* Test builds only: prove that the filter kills a forbidden call. */
+	const char *dst = ssh_message_channel_request_open_destination(msg);
+
+	if (s->args->test_hooks && dst != NULL &&
+	    strcmp(dst, "forbidden-syscall.rampart-test") == 0)
+		(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+#endif
 	if ((fd = connect_via_master(s, c, msg, reason, sizeof(reason))) < 0) {
 		/*
 		 * libssh 0.10 sends OPEN_FAILURE "administratively
