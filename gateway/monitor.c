@@ -151,11 +151,11 @@ on_auth_pubkey(struct master *m, struct child *c,
 	struct audit_rec r;
 
 	why = pubkey_refusal(m, c, a, &u);
-	if (a->probe) {
-		auth_answer(m, c, why == NULL ? IPC_AUTH_PROBE_OK :
-		    IPC_AUTH_DENY, "");
+	if (a->probe && why == NULL) {
+		auth_answer(m, c, IPC_AUTH_PROBE_OK, "");
 		return;
 	}
+	/* A refused query counts like a refused signature, as in sshd. */
 	if (why != NULL) {
 		auth_answer(m, c, IPC_AUTH_DENY, why);
 		auth_failed(m, c, "auth-publickey", a->user, why);

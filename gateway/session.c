@@ -187,8 +187,7 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *key,
 		ssh_set_auth_methods(s->ssh, SSH_AUTH_METHOD_INTERACTIVE);
 		return SSH_AUTH_PARTIAL;
 	default:
-		if (!m.u.auth_pubkey.probe)
-			s->failures++;
+		s->failures++;
 		return SSH_AUTH_DENIED;
 	}
 }

@@ -99,6 +99,20 @@ setup_keys() {
 	ssh-keygen -q -t ed25519 -N '' -C ci -f "$T/ci"
 	ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger"
 	ssh-keygen -q -t ed25519 -N '' -f "$T/target_host"
+	for k in alice bob ci stranger; do
+		sed "s|IdentityFile .*|IdentityFile $T/$k|" >"$T/ssh_config_$k" \
+		    <<CFG
+Host *
+	StrictHostKeyChecking no
+	UserKnownHostsFile /dev/null
+	GlobalKnownHostsFile /dev/null
+	BatchMode yes
+	LogLevel ERROR
+	IdentitiesOnly yes
+	IdentityFile x
+	ConnectTimeout 10
+CFG
+	done
 	cat >"$T/ssh_config" <<CFG
 Host *
 	StrictHostKeyChecking no
@@ -191,7 +205,7 @@ user ci
 	key $(cat "$T/ci.pub")
 	totp none
 	from 10.77.3.0/24
-	allow $TGT port 22
+	allow $TGT port 22,80
 POL
 }
 
