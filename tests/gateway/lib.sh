@@ -232,10 +232,13 @@ start_gateway() {
 	write_gateway_conf
 	in_ns "$NS_G" "$bin" -d -f "$T/gateway.conf" "$@" \
 	    >>"$T/gateway.log" 2>&1 &
-	GW_PID=$!
-	PIDS="$PIDS $GW_PID"
+	PIDS="$PIDS $!"
 	# Not by connecting: an aborted connection counts against the source.
 	wait_listen "$NS_G" 22 || { cat "$T/gateway.log"; return 1; }
+	# The master: the oldest process running this configuration (the
+	# children are its forks).
+	GW_PID=$(pgrep -o -f "$T/gateway.conf")
+	PIDS="$PIDS $GW_PID"
 }
 
 # The OpenSSH client in the client namespace.
