@@ -81,9 +81,11 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 
 DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
-	binutils openssh-client openssh-server iproute2 curl strace
+	binutils openssh-client openssh-server iproute2 curl strace \
+	netcat-openbsd python3 ssh-audit
 
-.PHONY: all check check-run unit ctl-tests fuzz-smoke fuzz install deps \
+.PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
+	install deps \
 	clean hardening
 
 all: $(BIN)
@@ -138,15 +140,27 @@ check: deps
 # The fuzzers are ASan+UBSan builds already, and the sanitizer build is
 # not the one we ship: SAN=1 skips the fuzz smoke run and the hardening
 # check.
+GW_TEST_BIN := $(BUILD)/tests/rampart-gateway-test
+
 ifeq ($(SAN),1)
-check-run: $(BIN) $(UNIT_BIN)
-	$(Q)$(MAKE) --no-print-directory unit ctl-tests
+check-run: $(BIN) $(UNIT_BIN) $(GW_TEST_BIN)
+	$(Q)$(MAKE) --no-print-directory unit ctl-tests integration
 	@echo "check (ASan+UBSan): all tests passed"
 else
-check-run: $(BIN) $(UNIT_BIN) $(FUZZ_BIN)
-	$(Q)$(MAKE) --no-print-directory unit ctl-tests fuzz-smoke hardening
+check-run: $(BIN) $(UNIT_BIN) $(FUZZ_BIN) $(GW_TEST_BIN)
+	$(Q)$(MAKE) --no-print-directory unit ctl-tests integration \
+	    fuzz-smoke hardening
 	@echo "check: all tests passed"
 endif
+
+# Real peers in network namespaces (root); each script is bounded in time
+# and cleans up after itself.
+integration: $(BIN) $(GW_TEST_BIN)
+	$(Q)for t in tests/gateway/test_*.sh; do \
+		echo "== $$t"; \
+		BUILD=$(BUILD) RAMPARTCTL=$(CTL_BIN) timeout 900 sh $$t || \
+		    exit 1; \
+	done
 
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do \
