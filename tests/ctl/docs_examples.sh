@@ -12,6 +12,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 for f in docs/examples/*.conf; do
+	# gateway.conf is not a policy; test_config.c loads it.
+	[ "$(basename "$f")" = gateway.conf ] && continue
 	"$ctl" policy check "$f" >"$tmp/out" 2>&1
 	expect_rc 0 $? "check $f"
 	expect_in "$f: OK" "$tmp/out" "check $f"
