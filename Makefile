@@ -1,6 +1,9 @@
 # Rampart: plain make, no autotools.
 #
 #   make                 build everything into build/ (binaries in build/bin)
+#   make demo            install missing packages, build, and show the gateway
+#                        at work in network namespaces (root; KEEP=1 leaves
+#                        it running to try by hand)
 #   make check           install missing Debian packages, build, run all tests
 #   make check SAN=1     the same with ASan+UBSan (into build/san)
 #   make fuzz            run every fuzz target for FUZZ_SECONDS (default 600)
@@ -161,6 +164,18 @@ integration: $(BIN) $(GW_TEST_BIN)
 		BUILD=$(BUILD) RAMPARTCTL=$(CTL_BIN) timeout 900 sh $$t || \
 		    exit 1; \
 	done
+
+# The demo: a laptop, the bastion and a private network in namespaces,
+# real OpenSSH on both sides; cleans up after itself unless KEEP=1 (then
+# "sh tests/demo/demo.sh down" tears it down).  Two stages like check.
+.PHONY: demo demo-run
+KEEP ?= 0
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BIN)
+	$(Q)BUILD=$(BUILD) KEEP=$(KEEP) sh tests/demo/demo.sh
 
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do \

@@ -1,0 +1,640 @@
+#!/bin/sh
+# The Rampart demo ("make demo"): a laptop, the bastion and a private
+# network in three network namespaces, a real OpenSSH sshd and web server
+# behind the bastion, and the real OpenSSH client on the laptop.  It shows
+# what the gateway lets through, what it refuses and what it records, then
+# removes everything it made -- also on Ctrl-C or failure.
+#
+#   sh tests/demo/demo.sh          run the demo (root; needs a build)
+#   KEEP=1 sh tests/demo/demo.sh   leave it running to try by hand
+#   sh tests/demo/demo.sh down     tear down a demo left running
+#
+# Environment: BUILD (default build), DEMO_NAME (default rampart-demo: the
+# prefix of the namespaces, and /run/DEMO_NAME is the work directory),
+# NO_COLOR.  Exit status 0 when every step worked, 1 otherwise.
+#
+#   laptop 198.51.100.10 --- 198.51.100.1 bastion 10.20.0.1 --- 10.20.0.10
+#                                                                10.20.0.20
+# No namespace has a route anywhere else, and the names used are resolved
+# from per-namespace hosts files only: nothing leaves these namespaces.
+set -u
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in
+/*) BUILD_DIR=$BUILD ;;
+*) BUILD_DIR=$REPO/$BUILD ;;
+esac
+BIN=$BUILD_DIR/bin
+NAME=${DEMO_NAME:-rampart-demo}
+KEEP=${KEEP:-0}
+W=/run/$NAME
+NS_L=$NAME-laptop
+NS_B=$NAME-bastion
+NS_P=$NAME-private
+LAPTOP=198.51.100.10
+B_PUB=198.51.100.1
+B_PRIV=10.20.0.1
+APP=10.20.0.10
+DB=10.20.0.20
+LIMIT=30		# seconds, for every command run in a namespace
+PRETTY="python3 $REPO/tests/demo/audit_pretty.py"
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	B=$(printf '\033[1m') G=$(printf '\033[32m') R=$(printf '\033[31m')
+	D=$(printf '\033[2m') N=$(printf '\033[0m')
+else
+	B='' G='' R='' D='' N=''
+fi
+
+# --- teardown --------------------------------------------------------------
+
+have_ns() { [ -e "/run/netns/$1" ]; }
+
+# Ends every process in the demo's namespaces, then the namespaces, their
+# /etc/netns entries and the work directory.  Idempotent.
+teardown() {
+	left=""
+	for ns in $NS_L $NS_B $NS_P; do
+		have_ns "$ns" || continue
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+		left="$left $ns"
+	done
+	i=0
+	while [ -n "$left" ] && [ $i -lt 30 ]; do
+		busy=""
+		for ns in $left; do
+			[ -n "$(ip netns pids "$ns" 2>/dev/null)" ] &&
+			    busy="$busy $ns"
+		done
+		left=$busy
+		[ -n "$left" ] && sleep 0.1
+		i=$((i + 1))
+	done
+	for ns in $left; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
+	for ns in $NS_L $NS_B $NS_P; do
+		have_ns "$ns" && ip netns del "$ns"
+		rm -rf "/etc/netns/$ns"
+	done
+	rm -rf "$W"
+}
+
+if [ "${1:-}" = down ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "demo.sh down: run as root" >&2
+		exit 1
+	fi
+	if ! have_ns "$NS_B" && ! have_ns "$NS_L" && ! have_ns "$NS_P" &&
+	    [ ! -e "$W" ]; then
+		echo "No demo named $NAME is running."
+		exit 0
+	fi
+	teardown
+	echo "The demo $NAME is gone: namespaces $NS_L, $NS_B, $NS_P, their processes, /etc/netns entries and $W."
+	exit 0
+elif [ $# -gt 0 ]; then
+	echo "usage: demo.sh [down]" >&2
+	exit 2
+fi
+
+# --- output helpers --------------------------------------------------------
+
+T0=$(date +%s)
+NSTEP=0
+NOK=0
+NFAIL=0
+FAILED_STEPS=""
+BG=""		# background clients (ssh -L, ssh -D)
+
+heading() {
+	NSTEP=$((NSTEP + 1))
+	printf '\n%s%d. %s%s\n' "$B" "$NSTEP" "$1" "$N"
+}
+say() { printf '   %s\n' "$@"; }
+ok() {
+	NOK=$((NOK + 1))
+	printf '   %sOK%s      %s\n' "$G" "$N" "$1"
+}
+failed() {
+	NFAIL=$((NFAIL + 1))
+	FAILED_STEPS="$FAILED_STEPS $NSTEP"
+	printf '   %sFAILED%s  %s\n' "$R" "$N" "$1"
+}
+# A step everything after depends on.
+fatal() {
+	failed "$1"
+	if [ -s "$W/gateway.log" ]; then
+		say "The gateway's log (last lines):"
+		tail -n 15 "$W/gateway.log" | indent
+	fi
+	finish
+}
+indent() { sed "s/^/     $D|$N /"; }
+# show_file FILE: a file with line numbers, so that policy.conf:N means
+# something.
+show_file() {
+	printf '   %s%s:%s\n' "$B" "$1" "$N"
+	awk '{ printf "     %2d  %s\n", NR, $0 }' "$W/$1"
+}
+
+prompt() {
+	case $1 in
+	"$NS_L") echo 'laptop$' ;;
+	"$NS_B") echo 'bastion#' ;;
+	"$NS_P") echo 'app.internal#' ;;
+	esac
+}
+
+# in_ns NS CMD: run the shell command CMD in namespace NS, in the work
+# directory, with build/bin on PATH, for at most $LIMIT seconds.
+in_ns() {
+	ip netns exec "$1" env PATH="$BIN:$PATH" \
+	    timeout -k 5 $LIMIT sh -c "cd '$W' && $2"
+}
+
+# run NS CMD: print the command, run it, print what it wrote; RC is its
+# exit status and $W/out its output.
+run() {
+	printf '   %s %s%s%s\n' "$(prompt "$1")" "$B" "$2" "$N"
+	in_ns "$1" "$2" </dev/null >"$W/out" 2>&1
+	RC=$?
+	if [ -s "$W/out" ]; then indent <"$W/out"; fi
+}
+
+# run_bg NS CMD: start CMD in the background (a client that forwards).
+run_bg() {
+	printf '   %s %s%s &%s\n' "$(prompt "$1")" "$B" "$2" "$N"
+	ip netns exec "$1" env PATH="$BIN:$PATH" timeout -k 5 $LIMIT \
+	    sh -c "cd '$W' && exec $2" </dev/null >"$W/bg.out" 2>&1 3>&- 4>&- &
+	BG_PID=$!
+	BG="$BG $BG_PID"
+}
+
+stop_bg() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# wait_listen NS PORT: a TCP listener is up in NS, seen with ss (never by
+# connecting: an aborted connection to the gateway penalises the source).
+wait_listen() {
+	i=0
+	while ! ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN
+	do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+has() { grep -qF -- "$1" "$W/out"; }
+
+# --- the end: summary, clean-up or KEEP ------------------------------------
+
+CLEANED=0
+cleanup() {
+	[ $CLEANED = 1 ] && return
+	for p in $BG; do kill "$p" 2>/dev/null; done
+	teardown
+	CLEANED=1
+}
+
+# What is left of the demo after clean-up (nothing, normally).
+leftovers() {
+	for ns in $NS_L $NS_B $NS_P; do
+		have_ns "$ns" && echo "namespace $ns"
+		[ -e "/etc/netns/$ns" ] && echo "/etc/netns/$ns"
+	done
+	[ -e "$W" ] && echo "$W"
+}
+# report_cleanup: say whether clean-up was complete; 1 if not.
+report_cleanup() {
+	left=$(leftovers)
+	if [ -z "$left" ]; then
+		echo "Nothing is left behind: no namespace, process or file of the demo."
+		return 0
+	fi
+	echo "${R}Clean-up incomplete${N}, still there:" $left
+	return 1
+}
+
+try_by_hand() {
+	gw=$(cat "$W/gateway.pid" 2>/dev/null)
+	cat <<EOF
+
+${B}The demo is still running (KEEP=1).${N} Try it by hand, as root:
+
+   cd $W
+   ip netns exec $NS_L ssh -F ssh_config -J demo@bastion root@app.internal
+   ip netns exec $NS_L ssh -F ssh_config -f -N -L 8080:app.internal:80 demo@bastion
+   ip netns exec $NS_L curl http://127.0.0.1:8080/
+   ip netns exec $NS_L ssh -F ssh_config -v -W db.internal:5432 demo@bastion
+   ip netns exec $NS_L ssh -F ssh_config demo@bastion
+   ip netns exec $NS_B $BIN/rampartctl policy explain -f policy.conf demo app.internal 22
+
+   A shell on the laptop:   ip netns exec $NS_L bash
+   Change the policy:       edit policy.conf, then kill -HUP $gw
+   Follow the audit trail:  tail -f log/audit.jsonl
+                            $PRETTY log/audit.jsonl
+   The gateway's own log:   gateway.log
+
+Tear it all down (namespaces, processes, files):
+
+   sh $REPO/tests/demo/demo.sh down
+EOF
+	[ "$NAME" = rampart-demo ] || echo "   (with DEMO_NAME=$NAME in the environment)"
+}
+
+finish() {
+	secs=$(($(date +%s) - T0))
+	echo
+	if [ "$KEEP" = 1 ] && [ -e "$W" ]; then
+		for p in $BG; do kill "$p" 2>/dev/null; done
+		CLEANED=1
+		try_by_hand
+	else
+		printf '%sClean-up%s: stopping every process in the demo namespaces, deleting the\n' "$B" "$N"
+		printf 'namespaces, /etc/netns/%s-* and %s.\n' "$NAME" "$W"
+		cleanup
+		report_cleanup || NFAIL=$((NFAIL + 1))
+		cat <<EOF
+
+To try it by hand: ${B}make demo KEEP=1${N} leaves all of this running and prints
+the commands to use it and to tear it down.
+EOF
+	fi
+	echo
+	if [ $NFAIL = 0 ]; then
+		echo "${G}${B}Demo finished in $secs s: all $NOK steps OK.${N}"
+		exit 0
+	fi
+	echo "${R}${B}Demo finished in $secs s: FAILED at step(s)$FAILED_STEPS ($NOK OK, $NFAIL failed).${N}"
+	exit 1
+}
+
+# --- start -----------------------------------------------------------------
+
+if [ "$(id -u)" != 0 ]; then
+	echo "The demo needs root (it creates network namespaces): run 'make demo' as root." >&2
+	exit 1
+fi
+for f in rampart-gateway rampartctl; do
+	if [ ! -x "$BIN/$f" ]; then
+		echo "$BIN/$f is missing: run 'make' first (or 'make demo')." >&2
+		exit 1
+	fi
+done
+for c in ip ss ssh ssh-keygen /usr/sbin/sshd curl python3 timeout; do
+	if ! command -v $c >/dev/null 2>&1; then
+		echo "$c is missing: run 'make deps' first (or 'make demo')." >&2
+		exit 1
+	fi
+done
+
+if have_ns "$NS_B" || have_ns "$NS_L" || have_ns "$NS_P" || [ -e "$W" ]
+then
+	echo "A demo named $NAME is still set up (KEEP=1?): tearing it down first."
+	teardown
+fi
+
+# A trap may run while a command's output goes to a file: the handler
+# writes to the script's own stdout and stderr, kept as fds 3 and 4
+# (closed for the processes that stay in the background).
+exec 3>&1 4>&2
+interrupted() {
+	{
+		echo
+		echo "${R}Interrupted${N}: cleaning up."
+		cleanup
+		report_cleanup
+	} >&3 2>&4
+	exit 130
+}
+trap cleanup EXIT
+trap interrupted INT TERM HUP
+
+cat <<EOF
+${B}Rampart demo: a hardened SSH bastion between a laptop and a private network${N}
+
+Three network namespaces stand in for three machines; no packet leaves them.
+
+   laptop            bastion                       private network
+   $LAPTOP --- $B_PUB    $B_PRIV --- $APP app.internal: sshd, web
+                                                   $DB db.internal
+
+${D}"laptop\$ CMD" means CMD runs in the laptop's namespace (ip netns exec
+$NS_L CMD), "bastion# CMD" in the bastion's; always in $W,
+with $BUILD/bin on PATH and at most $LIMIT seconds per command.${N}
+EOF
+
+# --- 1. the network --------------------------------------------------------
+
+heading "The network: only the bastion can reach the private network"
+mkdir -p "$W" "$W/www" /run/sshd || fatal "cannot create $W"
+chmod 755 "$W"
+setup_net() {
+	for ns in $NS_L $NS_B $NS_P; do
+		ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
+	done
+	ip link add eth0 netns "$NS_L" type veth peer name eth0 netns "$NS_B" &&
+	ip link add eth1 netns "$NS_B" type veth peer name eth0 netns "$NS_P" &&
+	ip -n "$NS_L" addr add $LAPTOP/24 dev eth0 &&
+	ip -n "$NS_B" addr add $B_PUB/24 dev eth0 &&
+	ip -n "$NS_B" addr add $B_PRIV/24 dev eth1 &&
+	ip -n "$NS_P" addr add $APP/24 dev eth0 &&
+	ip -n "$NS_P" addr add $DB/24 dev eth0 || return 1
+	for l in "$NS_L eth0" "$NS_B eth0" "$NS_B eth1" "$NS_P eth0"; do
+		set -- $l
+		ip -n "$1" link set "$2" up || return 1
+	done
+	# The bastion is not a router: nothing crosses it but what the
+	# gateway forwards.
+	ip netns exec "$NS_B" sh -c \
+	    'echo 0 >/proc/sys/net/ipv4/ip_forward' || return 1
+	# Names come from hosts files only (no DNS server is asked).  The
+	# laptop knows the bastion; only the bastion knows the private names.
+	for ns in $NS_L $NS_B $NS_P; do
+		mkdir -p "/etc/netns/$ns" &&
+		printf 'hosts: files\n' >"/etc/netns/$ns/nsswitch.conf" &&
+		: >"/etc/netns/$ns/resolv.conf" || return 1
+	done
+	printf '127.0.0.1 localhost\n%s bastion\n' $B_PUB \
+	    >"/etc/netns/$NS_L/hosts"
+	printf '127.0.0.1 localhost\n%s app.internal\n%s db.internal\n' \
+	    $APP $DB >"/etc/netns/$NS_B/hosts"
+	printf '127.0.0.1 localhost\n%s app.internal\n%s db.internal\n' \
+	    $APP $DB >"/etc/netns/$NS_P/hosts"
+}
+setup_net || fatal "could not create the namespaces and links"
+
+# The target: an OpenSSH sshd that runs one fixed command, and a web page.
+ssh-keygen -q -t ed25519 -N '' -C app.internal -f "$W/app_host_key" &&
+ssh-keygen -q -t ed25519 -N '' -C bastion -f "$W/bastion_host_key" ||
+    fatal "ssh-keygen failed"
+echo "demo-public-key-goes-here" >"$W/app_authorized_keys"
+cat >"$W/app_sshd_config" <<EOF
+ListenAddress $APP
+HostKey $W/app_host_key
+PidFile $W/app_sshd.pid
+AuthorizedKeysFile $W/app_authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+ForceCommand echo "Hello from app.internal: this is its own sshd, and it sees you coming from \${SSH_CLIENT%% *}, the bastion."
+EOF
+echo "Hello from app.internal, a web server on the private network." \
+    >"$W/www/index.html"
+ip netns exec "$NS_P" /usr/sbin/sshd -f "$W/app_sshd_config" \
+    -E "$W/app_sshd.log" 3>&- 4>&- || fatal "the target's sshd did not start"
+ip netns exec "$NS_P" python3 -m http.server 80 --bind $APP \
+    --directory "$W/www" >"$W/http.log" 2>&1 3>&- 4>&- &
+wait_listen "$NS_P" 22 && wait_listen "$NS_P" 80 ||
+    fatal "the target's sshd or web server did not start"
+
+say "The laptop has no route to 10.20.0.0/24, and the bastion does not route"
+say "packets (ip_forward is 0): the only way in is through the gateway."
+run "$NS_L" "curl -sS --max-time 3 http://$APP/"
+laptop_rc=$RC
+run "$NS_B" "curl -sS --max-time 3 http://app.internal/"
+if [ $laptop_rc != 0 ] && [ $RC = 0 ] && has "Hello from app.internal"; then
+	ok "the laptop cannot reach app.internal; the bastion can"
+else
+	fatal "laptop curl exit $laptop_rc (should fail), bastion curl exit $RC (should work)"
+fi
+
+# --- 2. keys ---------------------------------------------------------------
+
+heading "A throwaway key for the user, and the laptop's ssh_config"
+run "$NS_L" "ssh-keygen -q -t ed25519 -N '' -C demo@laptop -f demo_key"
+[ $RC = 0 ] || fatal "ssh-keygen exit $RC"
+cp "$W/demo_key.pub" "$W/app_authorized_keys"
+{
+	printf 'bastion %s\n' "$(cut -d' ' -f1,2 "$W/bastion_host_key.pub")"
+	printf 'app.internal %s\n' "$(cut -d' ' -f1,2 "$W/app_host_key.pub")"
+} >"$W/known_hosts"
+cat >"$W/ssh_config" <<EOF
+# The laptop's ssh settings for the demo.  Host keys are checked: the
+# bastion's and app.internal's are already in known_hosts.
+Host *
+	IdentityFile $W/demo_key
+	IdentitiesOnly yes
+	UserKnownHostsFile $W/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 10
+	LogLevel ERROR
+EOF
+show_file ssh_config
+ok "demo_key, and known_hosts with the bastion's and app.internal's host keys"
+
+# --- 3. the policy ---------------------------------------------------------
+
+heading "The policy: who may reach what (docs/policy.md)"
+cat >"$W/policy.conf" <<EOF
+# Global rules apply to everyone, and a deny always wins.
+deny 169.254.0.0/16			# cloud metadata service
+
+group developers
+	allow app.internal port 22,80	# its sshd and its web site
+
+user demo
+	key $(cut -d' ' -f1,2 "$W/demo_key.pub") demo@laptop
+	member developers
+	totp none			# a key alone is enough, which needs
+	from 198.51.100.0/24		# a source restriction: the laptop's network
+EOF
+show_file policy.conf
+say "Nothing else is allowed: db.internal is on the same network, but no rule"
+say "names it.  (The TOTP second factor is not built yet, so the demo user"
+say "logs in with a key alone, which a policy allows only together with from.)"
+run "$NS_B" "rampartctl policy check policy.conf"
+if [ $RC = 0 ]; then ok "rampartctl policy check: the policy is valid"; else
+	fatal "rampartctl policy check exit $RC"; fi
+
+# --- 4. the gateway --------------------------------------------------------
+
+heading "The gateway's configuration, checked, and the gateway started"
+cat >"$W/gateway.conf" <<EOF
+# Listen on the bastion's public side only.
+ListenAddress $B_PUB
+Port 22
+HostKey $W/bastion_host_key
+Policy $W/policy.conf
+AuditLog $W/log/audit.jsonl
+# The account it drops to after binding the port and loading its keys.
+User nobody
+LoginGraceTime 30s
+LogLevel verbose
+EOF
+show_file gateway.conf
+run "$NS_B" "rampart-gateway -t -f gateway.conf"
+[ $RC = 0 ] || fatal "rampart-gateway -t exit $RC"
+printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
+    "rampart-gateway -d -f gateway.conf 2>gateway.log &" "$N"
+ip netns exec "$NS_B" "$BIN/rampart-gateway" -d -f "$W/gateway.conf" \
+    >>"$W/gateway.log" 2>&1 3>&- 4>&- &
+echo $! >"$W/gateway.pid"
+if wait_listen "$NS_B" 22; then
+	ok "the gateway listens on $B_PUB:22 (pid $(cat "$W/gateway.pid"), user nobody)"
+else
+	fatal "nothing listens on $B_PUB:22"
+fi
+
+# --- 5. ssh -J -------------------------------------------------------------
+
+heading "ssh -J: log in to app.internal's own sshd through the bastion"
+say "The client asks the bastion for a TCP channel to app.internal:22 and runs"
+say "SSH to app.internal inside it, end to end: the bastion sees no plaintext."
+run "$NS_L" "ssh -F ssh_config -J demo@bastion root@app.internal"
+if [ $RC = 0 ] && has "Hello from app.internal: this is its own sshd" &&
+    has "coming from $B_PRIV"; then
+	ok "ssh -J reached app.internal's sshd"
+else
+	failed "ssh -J exit $RC"
+fi
+
+# --- 6. ssh -L -------------------------------------------------------------
+
+heading "ssh -L: a local port on the laptop forwarded to app.internal:80"
+run_bg "$NS_L" "ssh -F ssh_config -N -o ExitOnForwardFailure=yes -L 8080:app.internal:80 demo@bastion"
+if wait_listen "$NS_L" 8080; then
+	run "$NS_L" "curl -sS --max-time 5 http://127.0.0.1:8080/"
+	if [ $RC = 0 ] && has "Hello from app.internal, a web server"; then
+		ok "the web page came through the -L forward"
+	else
+		failed "curl through -L exit $RC"
+	fi
+else
+	indent <"$W/bg.out"
+	failed "ssh -L did not open port 8080"
+fi
+stop_bg "$BG_PID"
+
+# --- 7. ssh -D -------------------------------------------------------------
+
+heading "ssh -D: a SOCKS proxy on the laptop; the bastion resolves the name"
+say "--socks5-hostname hands the name app.internal to ssh, which sends it to"
+say "the bastion: the bastion resolves it, checks the address against the"
+say "policy and connects to that very address."
+run_bg "$NS_L" "ssh -F ssh_config -N -o ExitOnForwardFailure=yes -D 127.0.0.1:1080 demo@bastion"
+if wait_listen "$NS_L" 1080; then
+	run "$NS_L" "curl -sS --max-time 5 --socks5-hostname 127.0.0.1:1080 http://app.internal/"
+	if [ $RC = 0 ] && has "Hello from app.internal, a web server"; then
+		ok "the web page came through the SOCKS proxy, by name"
+	else
+		failed "curl through -D exit $RC"
+	fi
+else
+	indent <"$W/bg.out"
+	failed "ssh -D did not open port 1080"
+fi
+stop_bg "$BG_PID"
+
+# --- 8. denied -------------------------------------------------------------
+
+heading "Denied destinations: \"administratively prohibited\", and why"
+say "The reason comes to the client as an SSH debug message; ssh -v shows it"
+say "as \"Remote: policy: ...\" (only those lines of ssh -v are kept here)."
+deny_ok=1
+run "$NS_L" "ssh -F ssh_config -v -W db.internal:5432 demo@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
+has "administratively prohibited" &&
+    has "Remote: policy: db.internal:5432 not allowed for demo: no rule matches" ||
+    deny_ok=0
+run "$NS_L" "ssh -F ssh_config -v -W 169.254.169.254:80 demo@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
+has "administratively prohibited" &&
+    has "Remote: policy: 169.254.169.254:80 not allowed for demo: denied by $W/policy.conf:2" ||
+    deny_ok=0
+if [ $deny_ok = 1 ]; then
+	ok "both refused, each with its reason"
+else
+	failed "a refusal or its reason is missing"
+fi
+
+# --- 9. shell --------------------------------------------------------------
+
+heading "A shell on the bastion: refused, with a short text and exit status 1"
+run "$NS_L" "ssh -F ssh_config demo@bastion </dev/null"
+say "exit status: $RC"
+if [ $RC = 1 ] && has "You are demo" && has "allow app.internal port 22,80"
+then
+	ok "no shell: the text says what demo may reach, and the exit status is 1"
+else
+	failed "shell request: exit $RC"
+fi
+
+# --- 10. explain -----------------------------------------------------------
+
+heading "rampartctl policy explain: the same decisions, offline"
+say "Run on the bastion, so names resolve as they do for the gateway."
+run "$NS_B" "rampartctl policy explain -f policy.conf demo app.internal 80"
+e1=$RC
+run "$NS_B" "rampartctl policy explain -f policy.conf demo db.internal 5432"
+e2=$RC
+run "$NS_B" "rampartctl policy explain -f policy.conf demo 169.254.169.254 80"
+e3=$RC
+if [ $e1 = 0 ] && [ $e2 = 1 ] && [ $e3 = 1 ]; then
+	ok "allowed (exit 0), denied (exit 1), denied (exit 1)"
+else
+	failed "explain exit statuses $e1 $e2 $e3, wanted 0 1 1"
+fi
+
+# --- 11. the audit trail ---------------------------------------------------
+
+heading "The audit trail of this demo"
+AUDIT=$W/log/audit.jsonl
+# The master writes a session's last records when it ends: wait for a
+# connection-close for every connection-open.
+i=0
+while [ $i -lt 50 ]; do
+	o=$(grep -c '"event.action":"connection-open"' "$AUDIT" 2>/dev/null)
+	c=$(grep -c '"event.action":"connection-close"' "$AUDIT" 2>/dev/null)
+	[ "${o:-0}" -gt 0 ] && [ "$o" = "$c" ] && break
+	i=$((i + 1))
+	sleep 0.1
+done
+if [ "$KEEP" != 1 ]; then
+	say "The gateway is stopped first (SIGTERM), so the trail ends with its"
+	say "service-stop record."
+	gw=$(cat "$W/gateway.pid")
+	kill -TERM "$gw" 2>/dev/null
+	i=0
+	while kill -0 "$gw" 2>/dev/null && [ $i -lt 50 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+fi
+say "One line per JSON record, made by tests/demo/audit_pretty.py: times in"
+say "UTC, session = the first 7 hex digits of rampart.session.id; the client's"
+say "port, version and PID are only in the raw file."
+echo
+$PRETTY "$AUDIT" >"$W/out" 2>&1
+prc=$?
+sed 's/^/   /' "$W/out"
+echo
+COPY=$BUILD_DIR/$NAME-audit.jsonl
+cp "$AUDIT" "$COPY" 2>/dev/null || COPY=""
+if [ "$KEEP" = 1 ]; then
+	say "The raw records, one JSON object per line (docs/audit.md): $AUDIT"
+else
+	say "The raw records, one JSON object per line (docs/audit.md), are kept"
+	say "in ${COPY:-(copy failed)}."
+fi
+count() { grep -c "$1" "$AUDIT"; }
+n_allow=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"success"')
+n_deny=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"failure"')
+n_shell=$(count '"rampart.request":"shell"')
+n_close=$(count '"event.action":"channel-close"')
+if [ $prc = 0 ] && [ "$n_allow" = 3 ] && [ "$n_deny" = 2 ] &&
+    [ "$n_shell" = 1 ] && [ "$n_close" = 3 ]; then
+	ok "every line is a valid record: 3 forwards allowed and closed, 2 denied, 1 shell refused"
+else
+	failed "audit: valid=$((prc == 0)) allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 3 2 1 3)"
+fi
+
+finish
