@@ -45,7 +45,7 @@
 enum kw_id {
 	KW_LISTEN, KW_PORT, KW_HOSTKEY, KW_POLICY, KW_TOTP, KW_AUDIT,
 	KW_USER, KW_GRACE, KW_TRIES, KW_STARTUPS, KW_CONNECT, KW_PENALTIES,
-	KW_EXEMPT, KW_LOGLEVEL, KW_COUNT
+	KW_EXEMPT, KW_LOGLEVEL, KW_PERSRC, KW_COUNT
 };
 
 struct config_parser {
@@ -108,9 +108,10 @@ config_defaults(struct config *c)
 	snprintf(c->user, sizeof(c->user), "%s", DEF_USER);
 	c->login_grace = 30;
 	c->max_auth_tries = 3;
-	c->startups_begin = 10;
+	c->startups_begin = 30;
 	c->startups_rate = 30;
 	c->startups_full = 100;
+	c->per_source_startups = 10;
 	c->connect_timeout = 10;
 	c->penalty_authfail = 5;
 	c->penalty_noauth = 2;
@@ -596,6 +597,8 @@ static const struct keyword keywords[] = {
 	    "PerSourcePenaltyExemptList CIDR[,CIDR...] | none", kw_exempt },
 	{ "LogLevel", KW_LOGLEVEL, 1, 0, 0, 0, 0,
 	    "LogLevel error|info|verbose|debug", kw_loglevel },
+	{ "PerSourceMaxStartups", KW_PERSRC, 1, 0, F(per_source_startups), 1,
+	    100000, "PerSourceMaxStartups N", kw_count },
 };
 
 #undef F
@@ -872,6 +875,7 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "maxauthtries %lu\n", c->max_auth_tries);
 	fprintf(f, "maxstartups %lu:%lu:%lu\n", c->startups_begin,
 	    c->startups_rate, c->startups_full);
+	fprintf(f, "persourcemaxstartups %lu\n", c->per_source_startups);
 	dump_duration("connecttimeout", c->connect_timeout, f);
 	dump_penalties(c, f);
 	dump_exempt(c, f);

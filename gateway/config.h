@@ -34,8 +34,9 @@ struct config {
 	char			user[33];	/* User, default "rampart" */
 	unsigned long		login_grace;	/* LoginGraceTime, s; 30 */
 	unsigned long		max_auth_tries;	/* MaxAuthTries; 3 */
-	/* MaxStartups start:rate:full, default 10:30:100 */
+	/* MaxStartups start:rate:full, default 30:30:100 */
 	unsigned long		startups_begin, startups_rate, startups_full;
+	unsigned long		per_source_startups;	/* PerSourceMaxStartups; 10 */
 	unsigned long		connect_timeout;	/* ConnectTimeout, s; 10 */
 	/* PerSourcePenalties: seconds per offence, doubled on repeat */
 	unsigned long		penalty_authfail;	/* 5 */

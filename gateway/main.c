@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	ms.foreground = debug;
+	/* A size limit must fail an audit write, not kill the master. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (open_listeners(&ms.conf, &ms) != 0 || become_service_user(&ms) !=
 	    0)
 		return 1;

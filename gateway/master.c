@@ -184,6 +184,65 @@ spawn(struct master *m, int client, const struct addr *peer,
 	audit_connection(m, c, "connection-open", "success", NULL);
 }
 
+/* IPv4 addresses, or IPv6 /64s: what one host usually controls. */
+static int
+same_source(const struct addr *a, const struct addr *b)
+{
+	if (a->af != b->af)
+		return 0;
+	return memcmp(a->a, b->a, a->af == AF_INET ? 4 : 8) == 0;
+}
+
+static size_t
+preauth_from(struct master *m, const struct addr *peer)
+{
+	struct child *c;
+	size_t n = 0;
+
+	for (c = m->children; c != NULL; c = c->next) {
+		if (c->phase != IPC_PHASE_AUTHED && same_source(&c->peer, peer))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Refused connections are audited, but a flood must not become a flood of
+ * records: at most REFUSED_PER_SEC a second, and the next record says how
+ * many were left out.
+ */
+#define REFUSED_PER_SEC	10
+
+static void
+audit_refused(struct master *m, const struct addr *peer, unsigned int port,
+    const char *why)
+{
+	static time_t window;
+	static unsigned int in_window;
+	static uint64_t suppressed;
+	struct audit_rec r;
+	char ip[ADDR_STRLEN];
+	time_t now = master_now();
+
+	if (now != window) {
+		window = now;
+		in_window = 0;
+	}
+	if (++in_window > REFUSED_PER_SEC) {
+		suppressed++;
+		return;
+	}
+	addr_ntop(peer, ip, sizeof(ip));
+	monitor_audit_begin(m, NULL, &r, "connection-refused", "failure");
+	audit_str(&r, "source.ip", ip);
+	audit_uint(&r, "source.port", port);
+	audit_str(&r, "event.reason", why);
+	if (suppressed > 0)
+		audit_uint(&r, "rampart.refusals_not_recorded", suppressed);
+	suppressed = 0;
+	monitor_audit_write(m, &r);
+}
+
 /* Refuse before any SSH byte is spent on it; no reply, just a close. */
 static int
 refuse_early(struct master *m, const struct addr *peer, char *why,
@@ -197,6 +256,11 @@ refuse_early(struct master *m, const struct addr *peer, char *why,
 	}
 	if (srclimit_penalised(m->src, peer, master_now(), &left)) {
 		snprintf(why, len, "source penalised for %lus more", left);
+		return 1;
+	}
+	if (preauth_from(m, peer) >= m->conf.per_source_startups) {
+		snprintf(why, len, "too many unauthenticated connections from "
+		    "this source (PerSourceMaxStartups)");
 		return 1;
 	}
 	if (srclimit_startup_drop(m->src, preauth_count(m),
@@ -237,6 +301,7 @@ on_accept(struct master *m, int lfd)
 			addr_ntop(&peer, p, sizeof(p));
 			verbose("refused %s: %s", p, why);
 			close(fd);
+			audit_refused(m, &peer, port, why);
 			continue;
 		}
 		spawn(m, fd, &peer, port);
@@ -391,11 +456,15 @@ srclimit_conf_from(const struct config *cf, struct srclimit_conf *sc)
 	sc->startups_full = cf->startups_full;
 }
 
+/* Log each reload error; keep the first for the audit record. */
 static void
 log_diag(void *ctx, const char *msg)
 {
-	(void)ctx;
+	char *first = ctx;
+
 	error("%s", msg);
+	if (first != NULL && first[0] == '\0')
+		snprintf(first, 256, "%s", msg);
 }
 
 static void
@@ -422,14 +491,17 @@ reload(struct master *m)
 	struct config nc;
 	struct policy *np = NULL;
 	struct srclimit_conf sc;
+	char first[256] = "", why[400];
 
 	logit("SIGHUP: reloading %s", m->ms->conf_path);
-	if (config_load(m->ms->conf_path, &nc, log_diag, NULL) != 0 ||
-	    policy_load_file(nc.policy, 0, log_diag, NULL, &np) != 0) {
+	config_defaults(&nc);
+	if (config_load(m->ms->conf_path, &nc, log_diag, first) != 0 ||
+	    policy_load_file(nc.policy, 0, log_diag, first, &np) != 0) {
 		error("reload failed: keeping the running configuration and "
 		    "policy");
-		audit_reload(m, "failure", "configuration or policy did not "
-		    "load; the previous one stays in force");
+		snprintf(why, sizeof(why), "%s; the previous configuration "
+		    "and policy stay in force", first);
+		audit_reload(m, "failure", why);
 		return;
 	}
 	if (nc.nlisten != m->conf.nlisten || nc.port != m->conf.port ||

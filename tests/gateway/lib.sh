@@ -218,7 +218,7 @@ HostKey $T/gw_host
 Policy $T/policy.conf
 AuditLog $T/log/audit.jsonl
 User nobody
-LoginGraceTime 10s
+LoginGraceTime ${GW_GRACE:-10s}
 LogLevel verbose
 ${GW_EXTRA_CONF:-}
 CFG
@@ -234,7 +234,12 @@ start_gateway() {
 	    >>"$T/gateway.log" 2>&1 &
 	PIDS="$PIDS $!"
 	# Not by connecting: an aborted connection counts against the source.
-	wait_listen "$NS_G" 22 || { cat "$T/gateway.log"; return 1; }
+	if ! wait_listen "$NS_G" 22; then
+		cat "$T/gateway.log"
+		not_ok "the gateway did not start"
+		summary
+		exit 1
+	fi
 	# The master: the oldest process running this configuration (the
 	# children are its forks).
 	GW_PID=$(pgrep -o -f "$T/gateway.conf")

@@ -124,7 +124,7 @@ test_defaults(void **state)
 	assert_string_equal(c.user, "rampart");
 	assert_int_equal(c.login_grace, 30);
 	assert_int_equal(c.max_auth_tries, 3);
-	assert_int_equal(c.startups_begin, 10);
+	assert_int_equal(c.startups_begin, 30);
 	assert_int_equal(c.startups_rate, 30);
 	assert_int_equal(c.startups_full, 100);
 	assert_int_equal(c.connect_timeout, 10);
@@ -816,7 +816,8 @@ test_dump_defaults(void **state)
 	    "user rampart\n"
 	    "logingracetime 30s\n"
 	    "maxauthtries 3\n"
-	    "maxstartups 10:30:100\n"
+	    "maxstartups 30:30:100\n"
+	    "persourcemaxstartups 10\n"
 	    "connecttimeout 10s\n"
 	    "persourcepenalties authfail:5s noauth:2s error:10s max:10m "
 	    "table:8192\n"
@@ -916,6 +917,8 @@ test_design_example(void **state)
 	config_defaults(&def);
 	def.nlisten = 1;
 	def.listen[0] = c.listen[0];
+	/* The design's example sets the sshd-style MaxStartups start. */
+	def.startups_begin = 10;
 	assert_memory_equal(&c, &def, sizeof(c));
 }
 
