@@ -476,14 +476,23 @@ show_file gateway.conf
 run "$NS_B" "rampart-gateway -t -f gateway.conf"
 [ $RC = 0 ] || fatal "rampart-gateway -t exit $RC"
 printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
-    "rampart-gateway -d -f gateway.conf 2>gateway.log &" "$N"
+    "rampart-gateway -d -f gateway.conf >gateway.log 2>&1 &" "$N"
 ip netns exec "$NS_B" "$BIN/rampart-gateway" -d -f "$W/gateway.conf" \
-    >>"$W/gateway.log" 2>&1 3>&- 4>&- &
-echo $! >"$W/gateway.pid"
-if wait_listen "$NS_B" 22; then
-	ok "the gateway listens on $B_PUB:22 (pid $(cat "$W/gateway.pid"), user nobody)"
+    >"$W/gateway.log" 2>&1 3>&- 4>&- &
+gw=$!
+echo $gw >"$W/gateway.pid"
+wait_listen "$NS_B" 22 || fatal "nothing listens on $B_PUB:22"
+# It binds the port as root, then drops to User.
+i=0
+while uid=$(awk '/^Uid:/ { print $2 }' "/proc/$gw/status" 2>/dev/null) &&
+    [ "$uid" = 0 ] && [ $i -lt 50 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+if [ -n "$uid" ] && [ "$uid" != 0 ]; then
+	ok "the gateway listens on $B_PUB:22 (pid $gw, running as $(id -nu "$uid"))"
 else
-	fatal "nothing listens on $B_PUB:22"
+	fatal "the gateway (pid $gw) is not running as an unprivileged user"
 fi
 
 # --- 5. ssh -J -------------------------------------------------------------

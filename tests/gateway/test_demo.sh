@@ -51,7 +51,8 @@ if grep -q FAILED "$OUT"; then not_ok "demo printed FAILED"; else ok; fi
 for want in \
     "OK      the laptop cannot reach app.internal; the bastion can" \
     "OK      rampartctl policy check: the policy is valid" \
-    "OK      the gateway listens on 198.51.100.1:22" \
+    "OK      the gateway listens on 198.51.100.1:22 (pid" \
+    ", running as nobody)" \
     "OK      ssh -J reached app.internal's sshd" \
     "OK      the web page came through the -L forward" \
     "OK      the web page came through the SOCKS proxy, by name" \
