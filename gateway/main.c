@@ -228,13 +228,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "rampart-gateway: %s: not started\n", path);
 		return 1;
 	}
-	if (dump) {
-		config_dump(&ms.conf, stdout);
-		return 0;
-	}
-	if (test) {
-		printf("%s: OK\n", path);
-		return 0;
+	if (dump || test) {
+		if (dump)
+			config_dump(&ms.conf, stdout);
+		else
+			printf("%s: OK\n", path);
+		policy_free(ms.pol);
+		return ferror(stdout) ? 1 : 0;
 	}
 	ms.foreground = debug;
 	/* A size limit must fail an audit write, not kill the master. */

@@ -34,7 +34,7 @@ static const int common_calls[] = {
 	SCMP_SYS(futex), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
 	SCMP_SYS(alarm), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-	SCMP_SYS(lseek),
+	SCMP_SYS(lseek), SCMP_SYS(sigaltstack),
 };
 
 /* Calls the child may not make but libc may try: fail, do not kill. */

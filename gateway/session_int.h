@@ -30,7 +30,8 @@ struct chan {
 	short		 armed;		/* events registered in the event */
 	/* channel -> destination: bytes taken from libssh, not yet sent */
 	uint8_t		*spill;
-	size_t		 spill_off, spill_len;
+	size_t		 spill_off, spill_len, spill_cap;
+	uint64_t	 topup_mark;	/* c->up at the last window top-up */
 	size_t		 unconsumed;	/* still inside libssh's buffer */
 	/* destination -> channel: bytes read, not yet written */
 	uint8_t		*tx;
