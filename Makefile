@@ -88,7 +88,7 @@ DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	netcat-openbsd python3 ssh-audit procps
 
 .PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
-	install deps \
+	install deps bench \
 	clean hardening
 
 all: $(BIN)
@@ -197,6 +197,20 @@ fuzz-smoke: $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# Rampart against Debian's OpenSSH sshd, side by side (root, network
+# namespaces, about 20 minutes; BENCH_QUICK=1 for a short run): writes
+# docs/performance.md.  See tests/bench/bench.py.
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%, \
+	     $(wildcard tests/bench/*.c))
+
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: $(BIN) $(BENCH_BIN)
+	$(Q)python3 tests/bench/bench.py --build $(BUILD)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
