@@ -46,17 +46,18 @@ endif
 HARDEN	:= -fstack-protector-strong -fstack-clash-protection \
 	   -fcf-protection -fPIE
 CFLAGS	?=
-CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Icommon -Iaudit -Igateway -Ictl
+CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Icommon -Iaudit -Itotp -Igateway -Ictl
 ALL_CFLAGS = -std=c11 $(OPT) $(HARDEN) $(WARN) -MMD -MP $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDSAN)
 
 LIBS_POLICY := -lsodium
-LIBS_GW     := -lssh -lcares -lseccomp -lcap-ng -lsodium
+LIBS_CTL    := -loath -lqrencode -lsodium
+LIBS_GW     := -lssh -lcares -lseccomp -lcap-ng -loath -lsodium
 
 # Libraries: policy/ (the language), common/ + audit/ + gateway/ (all of
 # the gateway but its main), so unit tests and fuzzers link the real code.
 POLICY_SRC := $(wildcard policy/*.c)
-CORE_SRC   := $(wildcard common/*.c audit/*.c) \
+CORE_SRC   := $(wildcard common/*.c audit/*.c totp/*.c) \
 	      $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -80,9 +81,10 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	      -fno-sanitize-recover=all -D_GNU_SOURCE -Ipolicy -Icommon \
-	      -Iaudit -Igateway
+	      -Iaudit -Itotp -Igateway
 
 DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
+	liboath-dev libqrencode-dev oathtool \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
 	netcat-openbsd python3 ssh-audit procps
@@ -106,10 +108,11 @@ $(LIBCORE): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(CTL_BIN): $(CTL_OBJ) $(LIBPOLICY)
+$(CTL_BIN): $(CTL_OBJ) $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_POLICY)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed \
+		$(LIBS_CTL) $(LIBS_GW)
 
 $(BUILD)/bin/rampart-gateway: $(GW_OBJ) $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
@@ -128,7 +131,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCORE) \
-		$(LIBPOLICY) $(LIBS_GW) -lcmocka
+		$(LIBPOLICY) $(LIBS_GW) -lqrencode -lcmocka
 
 build/fuzz/%: tests/fuzz/%.c $(POLICY_SRC) $(CORE_SRC)
 	@mkdir -p $(dir $@)
