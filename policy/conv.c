@@ -25,6 +25,24 @@ parse_digits(const char *s, size_t len, unsigned long *out)
 }
 
 int
+conv_name_ok(const char *s, size_t max)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < len; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int
 conv_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out, char *err, size_t errlen)
 {

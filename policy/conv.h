@@ -17,6 +17,13 @@ struct port_range {
 	uint16_t	lo, hi;
 };
 
+/*
+ * 1 if s is a login name as Rampart accepts them everywhere (policy users
+ * and groups, the gateway's User, TOTP users): lower case [a-z0-9_.-],
+ * starting with a letter or '_', 1..max characters.
+ */
+int	conv_name_ok(const char *s, size_t max);
+
 /* Decimal integer in [min, max]; no sign, no leading zeros. */
 int	conv_uint(const char *s, unsigned long min, unsigned long max,
 	    unsigned long *out, char *err, size_t errlen);

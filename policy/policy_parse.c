@@ -107,23 +107,10 @@ grow_or_fail(struct policy_parser *p, void **arr, size_t *n, size_t sz)
 	return 0;
 }
 
-/* Login-name rules: lower case, [a-z0-9_.-], starts with a letter or '_'. */
 static int
 valid_name(const char *s)
 {
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > POLICY_NAME_MAX)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.'))
-			return 0;
-	}
-	return 1;
+	return conv_name_ok(s, POLICY_NAME_MAX);
 }
 
 static int
