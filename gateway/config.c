@@ -31,6 +31,7 @@
 #define DEF_HOSTKEY		"/etc/rampart/ssh_host_ed25519_key"
 #define DEF_POLICY		"/etc/rampart/policy.conf"
 #define DEF_TOTP_SECRETS	"/etc/rampart/totp.secrets"
+#define DEF_TOTP_STATE		"/var/lib/rampart/totp.state"
 #define DEF_AUDIT_LOG		"/var/log/rampart/audit.jsonl"
 #define DEF_USER		"rampart"
 
@@ -45,7 +46,8 @@
 enum kw_id {
 	KW_LISTEN, KW_PORT, KW_HOSTKEY, KW_POLICY, KW_TOTP, KW_AUDIT,
 	KW_USER, KW_GRACE, KW_TRIES, KW_STARTUPS, KW_CONNECT, KW_PENALTIES,
-	KW_EXEMPT, KW_LOGLEVEL, KW_PERSRC, KW_COUNT
+	KW_EXEMPT, KW_LOGLEVEL, KW_PERSRC, KW_TOTPSTATE, KW_TOTPWINDOW,
+	KW_COUNT
 };
 
 struct config_parser {
@@ -104,6 +106,8 @@ config_defaults(struct config *c)
 	snprintf(c->policy, sizeof(c->policy), "%s", DEF_POLICY);
 	snprintf(c->totp_secrets, sizeof(c->totp_secrets), "%s",
 	    DEF_TOTP_SECRETS);
+	snprintf(c->totp_state, sizeof(c->totp_state), "%s", DEF_TOTP_STATE);
+	c->totp_window = 1;
 	snprintf(c->audit_log, sizeof(c->audit_log), "%s", DEF_AUDIT_LOG);
 	snprintf(c->user, sizeof(c->user), "%s", DEF_USER);
 	c->login_grace = 30;
@@ -192,23 +196,10 @@ parse_path(struct config_parser *p, const char *what, const char *s,
 	return 0;
 }
 
-/* Login-name rules: lower case, [a-z0-9_.-], starts with a letter or '_'. */
 static int
 valid_name(const char *s)
 {
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > NAME_MAX_LEN)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return 0;
-	for (i = 1; i < len; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-' || s[i] == '.'))
-			return 0;
-	}
-	return 1;
+	return conv_name_ok(s, NAME_MAX_LEN);
 }
 
 /* ---- handlers ---- */
@@ -579,6 +570,10 @@ static const struct keyword keywords[] = {
 	    kw_path },
 	{ "TotpSecrets", KW_TOTP, 1, 0, F(totp_secrets), 0, 0,
 	    "TotpSecrets /PATH", kw_path },
+	{ "TotpState", KW_TOTPSTATE, 1, 0, F(totp_state), 0, 0,
+	    "TotpState /PATH", kw_path },
+	{ "TotpWindow", KW_TOTPWINDOW, 1, 0, F(totp_window), 0, 10,
+	    "TotpWindow STEPS", kw_count },
 	{ "AuditLog", KW_AUDIT, 1, 0, F(audit_log), 0, 0, "AuditLog /PATH",
 	    kw_path },
 	{ "User", KW_USER, 1, 0, 0, 0, 0, "User NAME", kw_user },
@@ -869,6 +864,8 @@ config_dump(const struct config *c, FILE *f)
 		fprintf(f, "hostkey %.*s\n", PATH_MAX, c->hostkeys[i]);
 	fprintf(f, "policy %.*s\n", PATH_MAX, c->policy);
 	fprintf(f, "totpsecrets %.*s\n", PATH_MAX, c->totp_secrets);
+	fprintf(f, "totpstate %.*s\n", PATH_MAX, c->totp_state);
+	fprintf(f, "totpwindow %lu\n", c->totp_window);
 	fprintf(f, "auditlog %.*s\n", PATH_MAX, c->audit_log);
 	fprintf(f, "user %.*s\n", (int)NAME_MAX_LEN, c->user);
 	dump_duration("logingracetime", c->login_grace, f);

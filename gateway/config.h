@@ -30,6 +30,8 @@ struct config {
 	size_t			nhostkeys;	/* default: one ed25519 path */
 	char			policy[PATH_MAX];
 	char			totp_secrets[PATH_MAX];
+	char			totp_state[PATH_MAX];	/* TotpState */
+	unsigned long		totp_window;	/* TotpWindow, steps; 1 */
 	char			audit_log[PATH_MAX];
 	char			user[33];	/* User, default "rampart" */
 	unsigned long		login_grace;	/* LoginGraceTime, s; 30 */

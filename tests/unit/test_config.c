@@ -812,6 +812,8 @@ test_dump_defaults(void **state)
 	    "hostkey /etc/rampart/ssh_host_ed25519_key\n"
 	    "policy /etc/rampart/policy.conf\n"
 	    "totpsecrets /etc/rampart/totp.secrets\n"
+	    "totpstate /var/lib/rampart/totp.state\n"
+	    "totpwindow 1\n"
 	    "auditlog /var/log/rampart/audit.jsonl\n"
 	    "user rampart\n"
 	    "logingracetime 30s\n"
