@@ -87,7 +87,7 @@ DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	liboath-dev libqrencode-dev oathtool \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
-	netcat-openbsd python3 ssh-audit procps
+	netcat-openbsd python3 ssh-audit procps mandoc
 
 .PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
 	install deps bench \
