@@ -87,7 +87,7 @@ DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	liboath-dev libqrencode-dev oathtool \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
-	netcat-openbsd python3 ssh-audit procps mandoc
+	netcat-openbsd python3 ssh-audit procps mandoc systemd
 
 .PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
 	install deps bench \
@@ -215,12 +215,34 @@ $(BUILD)/bench/%: tests/bench/%.c
 bench: $(BIN) $(BENCH_BIN)
 	$(Q)python3 tests/bench/bench.py --build $(BUILD)
 
+# Binaries, man pages, the systemd unit (its /usr/sbin paths rewritten to
+# SBINDIR) and the example configurations.  Nothing goes to /etc or /var:
+# the gateway creates its directories and host key at its first start.
+# tests/ctl/install.sh checks the result.
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/rampart
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(CTL_BIN) $(DESTDIR)$(PREFIX)/bin/rampartctl
-	$(if $(GW_BIN),install -m 0755 $(GW_BIN) $(DESTDIR)$(PREFIX)/sbin/)
-	install -m 0644 docs/rampartctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/rampartctl
+	install -m 0644 docs/rampartctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(wildcard docs/examples/*.conf) \
+	    $(DESTDIR)$(DOCDIR)/examples/
+ifneq ($(GW_BIN),)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(GW_BIN) $(DESTDIR)$(SBINDIR)/rampart-gateway
+	install -m 0644 docs/rampart-gateway.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/gateway.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/sbin/rampart-gateway|$(SBINDIR)/rampart-gateway|g' \
+	    gateway/rampart-gateway.service \
+	    >$(DESTDIR)$(UNITDIR)/rampart-gateway.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rampart-gateway.service
+endif
 
 # Idempotent, and silent when everything is already installed.
 deps:
