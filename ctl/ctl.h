@@ -11,7 +11,9 @@
 #define CTL_USAGE	2
 
 #define CTL_DEFAULT_POLICY	"/etc/rampart/policy.conf"
+#define CTL_DEFAULT_TOTP_SECRETS "/etc/rampart/totp.secrets"
 
 int	ctl_policy(int argc, char **argv);
+int	ctl_totp(int argc, char **argv);
 
 #endif /* RAMPART_CTL_H */

@@ -15,6 +15,7 @@ static const struct family {
 	const char	*summary;
 } families[] = {
 	{ "policy", ctl_policy, "check, explain and dump a policy file" },
+	{ "totp", ctl_totp, "enrol, import, test and reset TOTP secrets" },
 };
 
 static void
