@@ -84,7 +84,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	      -Iaudit -Itotp -Igateway
 
 DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
-	liboath-dev libqrencode-dev oathtool \
+	liboath-dev libqrencode-dev oathtool zbar-tools \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
 	netcat-openbsd python3 ssh-audit procps mandoc systemd
