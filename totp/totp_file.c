@@ -580,6 +580,8 @@ check_duplicates(struct parser *p)
 	struct totp_secrets *s = p->s;
 	size_t i, first = 0;
 
+	if (s->nentries < 2)
+		return;
 	qsort(s->index, s->nentries, sizeof(*s->index), entry_cmp);
 	for (i = 1; i < s->nentries; i++) {
 		if (strcmp(s->index[i]->user, s->index[first]->user) != 0) {
