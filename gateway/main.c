@@ -18,6 +18,7 @@
 
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <liboath/oath.h>
 #include <sodium.h>
 
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "master.h"
 #include "policy.h"
 #include "privdrop.h"
+#include "totp.h"
 
 /* The algorithm set of DESIGN.md section 3 (libssh-server.md 4). */
 #define KEX_ALGS	"curve25519-sha256,curve25519-sha256@libssh.org"
@@ -145,11 +147,12 @@ open_listeners(const struct config *c, struct master_setup *ms)
 	return 0;
 }
 
-/* The audit directory belongs to the service user, who appends to it. */
+/* Directories the service user writes to (audit log, TOTP state). */
 static int
-prepare_audit_dir(const char *path, uid_t uid, gid_t gid)
+prepare_dir(const char *path, uid_t uid, gid_t gid)
 {
 	char buf[PATH_MAX], *dir;
+	struct stat st;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	dir = dirname(buf);
@@ -157,11 +160,36 @@ prepare_audit_dir(const char *path, uid_t uid, gid_t gid)
 		error("cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (geteuid() == 0 && chown(dir, uid, gid) != 0) {
+	if (stat(dir, &st) != 0) {
+		error("cannot stat %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Only when needed, so a unit without CAP_CHOWN can still start. */
+	if (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(dir, uid, gid) != 0) {
 		error("cannot chown %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The TOTP secrets: refused if anyone but root and the service user could
+ * read them.  No file means no TOTP user can log in yet, which is said.
+ */
+static int
+load_secrets(struct master_setup *ms)
+{
+	const char *p = ms->conf.totp_secrets;
+
+	if (access(p, F_OK) != 0 && errno == ENOENT) {
+		logit("no TOTP secrets file %s: accounts with 'totp required' "
+		    "cannot log in until one is enrolled (rampartctl totp "
+		    "enroll)", p);
+		return 0;
+	}
+	return totp_secrets_load(p, 1, ms->uid, ms->gid, print_diag, NULL,
+	    &ms->secrets);
 }
 
 static int
@@ -172,6 +200,13 @@ load_all(const char *path, struct master_setup *ms, int check_only)
 		return -1;
 	if (policy_load_file(ms->conf.policy, 0, print_diag, NULL, &ms->pol)
 	    != 0)
+		return -1;
+	ms->uid = getuid();
+	ms->gid = getgid();
+	if (geteuid() == 0 && privdrop_lookup(ms->conf.user, &ms->uid,
+	    &ms->gid) != 0)
+		return -1;
+	if (load_secrets(ms) != 0)
 		return -1;
 	if (check_only)
 		return 0;
@@ -186,14 +221,10 @@ load_all(const char *path, struct master_setup *ms, int check_only)
 static int
 become_service_user(struct master_setup *ms)
 {
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-
-	if (geteuid() == 0 && privdrop_lookup(ms->conf.user, &uid, &gid) != 0)
+	if (prepare_dir(ms->conf.audit_log, ms->uid, ms->gid) != 0 ||
+	    prepare_dir(ms->conf.totp_state, ms->uid, ms->gid) != 0)
 		return -1;
-	if (prepare_audit_dir(ms->conf.audit_log, uid, gid) != 0)
-		return -1;
-	return privdrop_drop(uid, gid);
+	return privdrop_drop(ms->uid, ms->gid);
 }
 
 int
@@ -219,7 +250,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("rampart-gateway", debug || test || dump, LOG_LVL_INFO);
-	if (sodium_init() < 0 || ssh_init() != SSH_OK) {
+	if (sodium_init() < 0 || ssh_init() != SSH_OK || oath_init() !=
+	    OATH_OK) {
 		fprintf(stderr, "rampart-gateway: cannot initialise crypto\n");
 		return 1;
 	}
@@ -234,6 +266,7 @@ main(int argc, char **argv)
 		else
 			printf("%s: OK\n", path);
 		policy_free(ms.pol);
+		totp_secrets_free(ms.secrets);
 		return ferror(stdout) ? 1 : 0;
 	}
 	ms.foreground = debug;

@@ -30,6 +30,25 @@
 #define GRACE_SLACK	5	/* s past LoginGraceTime before we kill */
 
 time_t
+master_totp_now(void)
+{
+	time_t now = time(NULL);
+#ifdef RAMPART_TEST_HOOKS
+	/* Test builds: shift the clock by the seconds in this file. */
+	const char *f = getenv("RAMPART_TEST_CLOCK");
+	FILE *fp;
+	long off;
+
+	if (f != NULL && (fp = fopen(f, "r")) != NULL) {
+		if (fscanf(fp, "%ld", &off) == 1)
+			now += off;
+		fclose(fp);
+	}
+#endif
+	return now;
+}
+
+time_t
 master_now(void)
 {
 	struct timespec ts;
@@ -349,6 +368,8 @@ exit_reason(int status, enum srclimit_offence *offence, int *penalise)
 		return "key exchange failed";
 	case SESSION_EXIT_MASTER:
 		return "lost the master";
+	case SESSION_EXIT_STOPPED:
+		return "gateway stopping";
 	default:
 		*offence = SRCLIMIT_ERROR;
 		*penalise = 1;
@@ -412,6 +433,7 @@ child_exited(struct master *m, struct child *c, int status)
 	audit_connection(m, c, "connection-close", !c->killed &&
 	    WIFEXITED(status) && (WEXITSTATUS(status) == SESSION_EXIT_OK ||
 	    WEXITSTATUS(status) == SESSION_EXIT_IDLE ||
+	    WEXITSTATUS(status) == SESSION_EXIT_STOPPED ||
 	    WEXITSTATUS(status) == SESSION_EXIT_LIFETIME) ? "success" :
 	    "failure", why);
 }
@@ -467,6 +489,20 @@ log_diag(void *ctx, const char *msg)
 		snprintf(first, 256, "%s", msg);
 }
 
+/*
+ * The secrets file, as strictly as at start-up (mode and owner).  A file
+ * that does not exist means "no TOTP users yet": not an error.
+ */
+static int
+load_secrets(struct master *m, const char *path, struct totp_secrets **out)
+{
+	*out = NULL;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	return totp_secrets_load(path, 1, m->ms->uid, m->ms->gid, log_diag,
+	    NULL, out);
+}
+
 static void
 audit_reload(struct master *m, const char *outcome, const char *reason)
 {
@@ -490,6 +526,7 @@ reload(struct master *m)
 {
 	struct config nc;
 	struct policy *np = NULL;
+	struct totp_secrets *ns = NULL;
 	struct srclimit_conf sc;
 	char first[256] = "", why[400];
 
@@ -515,9 +552,17 @@ reload(struct master *m)
 	nc.port = m->conf.port;
 	snprintf(nc.user, sizeof(nc.user), "%s", m->conf.user);
 	snprintf(nc.audit_log, sizeof(nc.audit_log), "%s", m->conf.audit_log);
+	if (load_secrets(m, nc.totp_secrets, &ns) != 0) {
+		policy_free(np);
+		audit_reload(m, "failure", "TOTP secrets did not load; the "
+		    "previous configuration, policy and secrets stay in force");
+		return;
+	}
 	m->conf = nc;
 	policy_free(m->pol);
 	m->pol = np;
+	totp_secrets_free(m->secrets);
+	m->secrets = ns;
 	srclimit_conf_from(&m->conf, &sc);
 	(void)srclimit_reconfigure(m->src, &sc);
 	(void)broker_refresh_self(m->broker);
@@ -699,6 +744,11 @@ master_run(struct master_setup *ms)
 		return 1;
 	}
 	(void)broker_refresh_self(m.broker);
+	m.secrets = ms->secrets;
+	if (totp_state_open(m.conf.totp_state, err, sizeof(err), &m.tstate)
+	    != 0)
+		error("TOTP state %s: %s; codes will be refused until it can "
+		    "be opened (restart)", m.conf.totp_state, err);
 	/* Everything is open and initialised: from here on, the filter. */
 	if (!ms->no_sandbox && sandbox_master() != 0) {
 		error("cannot load the master's seccomp filter");
@@ -713,6 +763,8 @@ master_run(struct master_setup *ms)
 	monitor_audit_write(&m, &r);
 	broker_free(m.broker);
 	srclimit_free(m.src);
+	totp_state_close(m.tstate);
+	totp_secrets_free(m.secrets);
 	audit_close(m.audit);
 	policy_free(m.pol);
 	logit("stopped");

@@ -7,16 +7,23 @@
 #ifndef RAMPART_MASTER_H
 #define RAMPART_MASTER_H
 
+#include <sys/types.h>
+
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
 #include "config.h"
 #include "policy.h"
 
+struct totp_secrets;
+
 struct master_setup {
 	const char	*conf_path;
 	struct config	 conf;
 	struct policy	*pol;		/* taken over by the master */
+	struct totp_secrets *secrets;	/* NULL: no TotpSecrets file */
+	uid_t		 uid;		/* the service user */
+	gid_t		 gid;
 	ssh_bind	 bind;		/* host keys and algorithms */
 	int		 listeners[CONFIG_MAX_LISTEN * 2];
 	size_t		 nlisteners;

@@ -16,6 +16,7 @@
 #include "ipc.h"
 #include "master.h"
 #include "srclimit.h"
+#include "totp.h"
 
 enum evkind { EV_LISTENER, EV_SIGNAL, EV_BROKER, EV_CHILD };
 
@@ -68,6 +69,8 @@ struct master {
 	struct srclimit		*src;
 	struct audit		*audit;
 	int			 audit_failed;	/* refuse new sessions */
+	struct totp_secrets	*secrets;
+	struct totp_state	*tstate;	/* NULL: TOTP cannot be checked */
 	int			 epfd;
 	struct evsrc		 sig_ev, broker_ev;
 	struct evsrc		 lst_ev[CONFIG_MAX_LISTEN * 2];
@@ -83,6 +86,10 @@ void	master_kill_child(struct master *m, struct child *c,
 /* Penalise the child's source (enum srclimit_offence) and audit it. */
 void	master_penalise(struct master *m, struct child *c, int offence,
 	    const char *why);
+
+/* The clock the second factor is checked against (test builds can shift
+ * it, so lockouts can be tested without waiting). */
+time_t	master_totp_now(void);
 
 /* monitor.c */
 void	monitor_read(struct master *m, struct child *c);

@@ -178,13 +178,50 @@ on_auth_pubkey(struct master *m, struct child *c,
 static void
 on_auth_totp(struct master *m, struct child *c, const struct ipc_auth_totp *a)
 {
-	/*
-	 * The second factor's verifier (TotpSecrets, replay state) is not
-	 * part of this build: fail closed rather than let a key alone in.
-	 */
-	auth_answer(m, c, IPC_AUTH_DENY, "TOTP verification unavailable");
-	auth_failed(m, c, "auth-totp", a->user,
-	    "TOTP verification unavailable");
+	const struct totp_entry *e = NULL;
+	const struct policy_user *u;
+	struct policy_limits lim;
+	struct totp_verdict v;
+	const char *why;
+	struct audit_rec r;
+
+	if (m->secrets != NULL)
+		e = totp_secrets_find(m->secrets, c->user);
+	if (m->tstate == NULL) {
+		/* Without the replay state no code can be trusted. */
+		memset(&v, 0, sizeof(v));
+		v.result = TOTP_ERROR;
+		snprintf(v.reason, sizeof(v.reason), "TOTP state unavailable");
+	} else
+		totp_verify(m->tstate, e, c->user, a->code, master_totp_now(),
+		    (unsigned int)m->conf.totp_window, &v);
+	if (!v.persisted && (v.result == TOTP_OK ||
+	    v.result == TOTP_OK_SCRATCH))
+		error("TOTP state for %s not written to disk; the replay "
+		    "guard holds in memory until the next restart", c->user);
+	if (v.result != TOTP_OK && v.result != TOTP_OK_SCRATCH) {
+		auth_answer(m, c, IPC_AUTH_DENY, v.reason);
+		auth_failed(m, c, "auth-totp", c->user, v.reason);
+		return;
+	}
+	/* The policy may have changed (or the user gone) since the key. */
+	u = policy_user_find(m->pol, c->user);
+	if (u != NULL)
+		policy_user_limits(u, &lim);
+	why = u == NULL || policy_user_expired(u, time(NULL)) ?
+	    "account no longer valid" : user_sessions(m, c->user) >=
+	    lim.max_connections ? "too many connections for user" : NULL;
+	if (why != NULL) {
+		auth_answer(m, c, IPC_AUTH_DENY, why);
+		auth_failed(m, c, "auth-totp", c->user, why);
+		return;
+	}
+	monitor_audit_begin(m, c, &r, "auth-totp", "success");
+	audit_str(&r, "event.reason", v.result == TOTP_OK_SCRATCH ?
+	    "scratch code accepted and used up" : "code accepted");
+	monitor_audit_write(m, &r);
+	c->phase = IPC_PHASE_AUTHED;
+	auth_answer(m, c, IPC_AUTH_OK, "");
 }
 
 static struct mchan *

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,33 @@
 #define MAIN_POLL_MS	60000
 
 static struct sess sess;	/* one per process: the child is the session */
+static volatile sig_atomic_t stop_requested;
+static int stop_pipe[2] = { -1, -1 };
+
+/*
+ * SIGTERM from the master at shutdown: finish the loop, report, leave.
+ * libssh restarts poll() on EINTR, so the handler also writes to a pipe
+ * the event watches, which is what wakes the loop.
+ */
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (stop_pipe[1] >= 0)
+		(void)!write(stop_pipe[1], "", 1);
+}
+
+static int
+on_stop_pipe(socket_t fd, int revents, void *userdata)
+{
+	char buf[16];
+
+	(void)revents;
+	(void)userdata;
+	(void)!read(fd, buf, sizeof(buf));
+	return 0;
+}
 
 time_t
 sess_now(void)
@@ -272,8 +300,15 @@ message_cb(ssh_session session, ssh_message msg, void *userdata)
 static void
 setup_limits(void)
 {
+	struct sigaction sa;
 	struct rlimit rl;
 
+	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		stop_pipe[0] = stop_pipe[1] = -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
 	/* No files, no children, no core with a host key in it. */
 	rl.rlim_cur = rl.rlim_max = 0;
 	(void)setrlimit(RLIMIT_FSIZE, &rl);
@@ -329,6 +364,8 @@ static void
 auth_loop(struct sess *s)
 {
 	while (!s->authed) {
+		if (stop_requested)
+			sess_exit(s, SESSION_EXIT_STOPPED);
 		if (s->failures >= s->args->max_auth_tries) {
 			verbose("too many authentication failures");
 			sess_exit(s, SESSION_EXIT_AUTH);
@@ -394,14 +431,15 @@ main_loop(struct sess *s)
 		check_limits(s, now);
 		if (ssh_event_dopoll(s->ev, next_deadline_ms(s, now)) ==
 		    SSH_ERROR || (ssh_get_status(s->ssh) &
-		    (SSH_CLOSED | SSH_CLOSED_ERROR)))
+		    (SSH_CLOSED | SSH_CLOSED_ERROR)) || stop_requested)
 			break;
 	}
+	/* Every channel is reported with its byte counts before we go. */
 	for (c = s->chans; c != NULL; c = next) {
 		next = c->next;
 		chan_free(s, c);
 	}
-	sess_exit(s, SESSION_EXIT_OK);
+	sess_exit(s, stop_requested ? SESSION_EXIT_STOPPED : SESSION_EXIT_OK);
 }
 
 void
@@ -427,7 +465,9 @@ session_main(const struct session_args *a)
 	}
 	send_client_info(s);
 	if ((s->ev = ssh_event_new()) == NULL ||
-	    ssh_event_add_session(s->ev, s->ssh) != SSH_OK)
+	    ssh_event_add_session(s->ev, s->ssh) != SSH_OK ||
+	    (stop_pipe[0] >= 0 && ssh_event_add_fd(s->ev, stop_pipe[0], POLLIN,
+	    on_stop_pipe, NULL) != SSH_OK))
 		sess_exit(s, SESSION_EXIT_SETUP);
 	auth_loop(s);
 	main_loop(s);

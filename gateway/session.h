@@ -21,6 +21,7 @@ enum session_exit {
 	SESSION_EXIT_AUTH = 4,		/* too many failed attempts */
 	SESSION_EXIT_PROTOCOL = 5,	/* key exchange or protocol error */
 	SESSION_EXIT_MASTER = 6,	/* the master went away */
+	SESSION_EXIT_STOPPED = 7,	/* the gateway is stopping (SIGTERM) */
 };
 
 struct session_args {

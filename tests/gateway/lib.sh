@@ -41,6 +41,7 @@ need_root() {
 }
 
 cleanup() {
+	[ -n "${KEEP_T:-}" ] && cp -r "$T" /tmp/keep-t
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done

@@ -83,6 +83,8 @@ expect_audit "new request denied" event.action=channel-open \
     event.outcome=failure destination.port=80 user.name=alice
 
 # 5. SIGTERM: the master stops, sessions end, nothing is left behind.
+unknown_before=$(audit event.action=channel-close event.outcome=unknown \
+    --count)
 kill -TERM $GW_PID
 i=0
 while kill -0 $GW_PID 2>/dev/null && [ $i -lt 100 ]; do
@@ -91,7 +93,19 @@ while kill -0 $GW_PID 2>/dev/null && [ $i -lt 100 ]; do
 done
 kill -0 $GW_PID 2>/dev/null && not_ok "master still running" || ok
 expect_audit "stop audited" event.action=service-stop
-left=$(in_ns "$NS_G" pgrep -f rampart-gateway | wc -l)
+# The open tunnel's session ended cleanly, with its byte counts.
+expect_audit "session ended by the stop" event.action=connection-close \
+    event.outcome=success "event.reason=gateway stopping"
+n=$(audit event.action=channel-close event.outcome=unknown --count)
+if [ "$n" -eq "$unknown_before" ]; then ok; else
+	not_ok "channels closed without byte counts at the stop"; fi
+n=$(audit event.action=penalty "event.reason=gateway stopping" --count)
+if [ "$n" -eq 0 ]; then ok; else not_ok "the stop penalised clients"; fi
+left=0
+for p in $(ip netns pids "$NS_G"); do
+	grep -q rampart-gateway "/proc/$p/cmdline" 2>/dev/null &&
+	    left=$((left + 1))
+done
 if [ "$left" -eq 0 ]; then ok; else not_ok "$left gateway processes left"; fi
 
 summary
