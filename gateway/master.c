@@ -641,12 +641,18 @@ dispatch_event(struct master *m, struct evsrc *e)
 	}
 }
 
+/*
+ * Sleep until the broker needs us, or, while someone is still logging in,
+ * until the next grace-time check: an idle gateway does not wake at all.
+ */
 static int
 loop_timeout(struct master *m)
 {
 	int t = broker_timeout_ms(m->broker);
 
-	return t < 0 || t > TICK_MS ? TICK_MS : t;
+	if (preauth_count(m) > 0 && (t < 0 || t > TICK_MS))
+		t = TICK_MS;
+	return t;
 }
 
 /* After SIGTERM: ask every session to end, wait a little, then insist. */
