@@ -15,20 +15,20 @@
 /* Set in a record: every scratch code of the current set counts as used. */
 #define TOTP_REC_SCRATCH_VOID	0x1
 
-/* One user's replay and lockout state (docs/totp.md, "The state file"). */
+/* One user's replay and lockout state (docs/totp.md, section 7). */
 struct totp_rec {
 	char		user[TOTP_USER_MAX + 1];
-	uint64_t	last_step;	/* last accepted TOTP step, 0: none */
+	uint64_t	last_step;	/* last accepted step, 0: none */
 	int64_t		locked_until;	/* unix time, 0: not locked */
-	int64_t		floor_time;	/* steps to its step + window: used */
-	uint64_t	scratch_id;	/* which scratch set the bits are for */
+	int64_t		floor_time;	/* its step + window: used */
+	uint64_t	scratch_id;	/* the set the bits are for */
 	int64_t		updated;	/* when last written */
 	uint32_t	failures;	/* wrong codes in a row */
-	uint32_t	scratch_used;	/* bit i: scratch code i used */
+	uint32_t	scratch_used;	/* bit i: code i+1 used */
 	uint32_t	flags;		/* TOTP_REC_* */
-	long		slot;		/* record number in the file, or -1 */
+	long		slot;		/* record in the file, or -1 */
 	int		dirty;		/* memory is ahead of the file */
-	int		locked;		/* we hold its byte-range lock */
+	int		locked;		/* we hold its range lock */
 };
 
 /* sodium_init() and oath_init(), once.  0 or -1. */
@@ -50,7 +50,7 @@ uint64_t totp_scratch_id(const struct totp_entry *e);
  */
 struct totp_rec *totp_state_get(struct totp_state *st, const char *user,
 	    char *err, size_t errlen);
-/* Write r in place (fdatasync) and unlock it.  1 if it reached the disk. */
+/* Write r in place (fdatasync), unlock it.  1 if it reached the disk. */
 int	totp_state_put(struct totp_state *st, struct totp_rec *r, time_t now);
 void	totp_state_release(struct totp_state *st, struct totp_rec *r);
 /* Retry writing records that could not be written before. */

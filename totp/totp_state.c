@@ -61,7 +61,7 @@ struct totp_state {
 	char		*path;
 	struct totp_rec	*recs;
 	size_t		 nrecs, caprecs;
-	unsigned char	*slots;		/* SLOT_* per record; [0] the header */
+	unsigned char	*slots;		/* SLOT_* per record, [0]: header */
 	size_t		 nslots;	/* 0: no header on disk yet */
 	size_t		 capslots;
 	time_t		 floor;		/* when a corrupt record was found */
@@ -378,8 +378,8 @@ check_file(struct totp_state *st, char *err, size_t errlen)
 	/* Root may open the gateway user's file (rampartctl totp reset). */
 	if (euid != 0 && sb.st_uid != euid && sb.st_uid != 0) {
 		pw = getpwuid(euid);
-		snprintf(err, errlen, "%s: owned by uid %lu, not by root or %s; "
-		    "run: chown %s %s", st->path, (unsigned long)sb.st_uid,
+		snprintf(err, errlen, "%s: owned by uid %lu, not by root or "
+		    "%s; run: chown %s %s", st->path, (unsigned long)sb.st_uid,
 		    pw ? pw->pw_name : "this user", pw ? pw->pw_name : "USER",
 		    st->path);
 		return -1;

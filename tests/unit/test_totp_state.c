@@ -302,7 +302,7 @@ test_survives_reopen(void **state)
 	totp_state_close(st);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0600);
-	assert_int_equal(sb.st_size, 65 * 128);	/* header + 64 reserved */
+	assert_int_equal(sb.st_size, 65 * 128);	/* header, 64 free */
 	st = reopen(path);
 	check(st, &alice, "alice", code(&alice, T0), T0 + 1, 1, TOTP_REPLAY,
 	    "code reused (step 58907520 already used)");
