@@ -6,7 +6,11 @@ Every line must be a JSON object; a line that is not is an error (exit 3),
 because the audit trail must never hold a broken record.
 """
 import json
+import signal
 import sys
+
+# "auditq ... | head -n 1" must not end in a traceback.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def main(argv):

@@ -82,6 +82,20 @@ if grep -q "hello from" "$T/out"; then not_ok "old session bypassed"; else
 expect_audit "new request denied" event.action=channel-open \
     event.outcome=failure destination.port=80 user.name=alice
 
+# An idle gateway -- master and an open but idle session -- does not
+# spend CPU: at most one clock tick each over three seconds.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+child=$(audit event.action=connection-open --field process.pid | head -n 1)
+m0=$(cpu $GW_PID)
+c0=$(cpu "$child" 2>/dev/null || echo 0)
+sleep 3
+m1=$(cpu $GW_PID)
+c1=$(cpu "$child" 2>/dev/null || echo 0)
+if [ $((m1 - m0)) -le 1 ]; then ok; else
+	not_ok "idle master used $((m1 - m0)) ticks in 3 s"; fi
+if [ $((c1 - c0)) -le 1 ]; then ok; else
+	not_ok "idle session used $((c1 - c0)) ticks in 3 s"; fi
+
 # 5. SIGTERM: the master stops, sessions end, nothing is left behind.
 unknown_before=$(audit event.action=channel-close event.outcome=unknown \
     --count)
