@@ -133,6 +133,35 @@ addr_parse_net(const char *s, struct addr_net *out)
 }
 
 int
+addr_net_suggest(const char *s, char *buf, size_t len)
+{
+	char host[ADDR_STRLEN];
+	const char *slash = strchr(s, '/');
+	struct addr_net n;
+	struct addr a;
+	unsigned int bits;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(slash - s));
+	host[slash - s] = '\0';
+	if (addr_parse(host, &a) != 0 || parse_bits(slash + 1,
+	    a.af == AF_INET ? 32 : 128, &bits) != 0)
+		return -1;
+	/* A mapped address was normalised: its prefix counts from 96. */
+	if (a.af == AF_INET && strchr(host, ':') != NULL) {
+		if (bits < 96)
+			return -1;
+		bits -= 96;
+	}
+	n.base = a;
+	n.bits = bits;
+	addr_mask(&n.base, bits);
+	addr_net_ntop(&n, buf, len);
+	return 0;
+}
+
+int
 addr_eq(const struct addr *a, const struct addr *b)
 {
 	return a->af == b->af && memcmp(a->a, b->a, addr_len(a->af)) == 0;

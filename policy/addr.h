@@ -38,6 +38,12 @@ int	addr_parse(const char *s, struct addr *out);
  */
 int	addr_parse_net(const char *s, struct addr_net *out);
 
+/*
+ * For an "ADDR/BITS" with host bits set, the network it most likely meant
+ * ("10.0.0.1/8" -> "10.0.0.0/8"), for error messages.  0 or -1.
+ */
+int	addr_net_suggest(const char *s, char *buf, size_t len);
+
 /* Normalise a mapped IPv6 address to IPv4 in place. */
 void	addr_normalise(struct addr *a);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conv.h"
 
@@ -65,7 +66,7 @@ int
 conv_duration(const char *s, unsigned long max, unsigned long *out,
     char *err, size_t errlen)
 {
-	unsigned long total = 0, v, mult;
+	unsigned long total = 0, v, mult, last = 0;
 	const char *p = s, *start;
 
 	if (*s == '\0')
@@ -89,6 +90,10 @@ conv_duration(const char *s, unsigned long max, unsigned long *out,
 		default:
 			goto bad;
 		}
+		/* "1h30m", not "30m1h" or "1h1h": each unit once, largest first. */
+		if (last != 0 && mult >= last)
+			goto bad;
+		last = mult;
 		if (v > max / mult || total > max - v * mult)
 			goto range;
 		total += v * mult;
@@ -242,7 +247,7 @@ conv_ports(const char *s, struct port_range *out, size_t *n, char *err,
 	unsigned long lo, hi;
 
 	*n = 0;
-	if (strcmp(s, "any") == 0) {
+	if (strcasecmp(s, "any") == 0) {
 		out[0].lo = 1;
 		out[0].hi = 65535;
 		*n = 1;

@@ -131,7 +131,7 @@ check_name(struct policy_parser *p, const char *what, const char *s)
 static int
 parse_net(struct policy_parser *p, const char *s, struct addr_net *out)
 {
-	char safe[80];
+	char safe[80], hint[ADDR_STRLEN];
 
 	diag_safe(s, strlen(s), safe, sizeof(safe));
 	switch (addr_parse_net(s, out)) {
@@ -142,8 +142,10 @@ parse_net(struct policy_parser *p, const char *s, struct addr_net *out)
 		    "0-128 for IPv6)", safe);
 		return -1;
 	case -3:
+		if (addr_net_suggest(s, hint, sizeof(hint)) != 0)
+			snprintf(hint, sizeof(hint), "the network address");
 		perr(p, "%s has host bits set (write the network address, "
-		    "e.g. %s)", safe, "10.0.0.0/8 for 10.0.0.1/8");
+		    "e.g. %s)", safe, hint);
 		return -1;
 	default:
 		perr(p, "\"%s\" is not an IP address or CIDR", safe);
@@ -486,9 +488,9 @@ kw_totp(struct policy_parser *p, int ac, char **av)
 	(void)ac;
 	if (once(p, "totp", &u->totp_line) != 0)
 		return -1;
-	if (strcmp(av[1], "required") == 0)
+	if (strcasecmp(av[1], "required") == 0)
 		u->totp_none = 0;
-	else if (strcmp(av[1], "none") == 0)
+	else if (strcasecmp(av[1], "none") == 0)
 		u->totp_none = 1;
 	else {
 		perr(p, "totp must be 'required' or 'none'");

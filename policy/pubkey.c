@@ -152,6 +152,11 @@ check_rsa(struct cursor *c, unsigned int *bits, char *err, size_t errlen)
 		snprintf(err, errlen, "RSA key has an invalid public exponent");
 		return -1;
 	}
+	if (nlen > PUBKEY_RSA_MAX_BITS / 8 + 1) {
+		snprintf(err, errlen, "RSA key is larger than %u bits",
+		    PUBKEY_RSA_MAX_BITS);
+		return -1;
+	}
 	*bits = mpint_bits(n, nlen);
 	if (*bits == 0 || (n[nlen - 1] & 1) == 0) {
 		snprintf(err, errlen, "RSA key has an invalid modulus");

@@ -128,9 +128,13 @@ utf8_seq(const unsigned char *s, size_t left)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
+	/*
+	 * Overlong forms, surrogates, values past U+10FFFF, and the C1
+	 * controls (U+0080..U+009F): control characters in any encoding.
+	 */
 	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+	    (cp >= 0x80 && cp <= 0x9f))
 		return 0;
 	return n;
 }

@@ -200,10 +200,13 @@ test_duration_overflow(void **state)
 	dur_bad("30d1s", 30 * 86400, "out of range");
 	dur_bad("2592001", 30 * 86400, "out of range");
 	dur_bad("999999999d", 30 * 86400, "out of range");
-	dur_bad("999999999d999999999d999999999d", 30 * 86400,
-	    "out of range");
+	dur_bad("999999999d999999999h", 30 * 86400, "out of range");
 	/* A sum that would wrap an unsigned long is refused, not wrapped. */
-	dur_bad("999999999d999999999d", 999999999UL * 86400, "out of range");
+	dur_bad("999999999d999999999h", 999999999UL * 86400, "out of range");
+	/* Each unit once, largest first: "1h1h" and "30m1h" are typos. */
+	dur_bad("1h1h", 30 * 86400, "is not a duration");
+	dur_bad("30m1h", 30 * 86400, "is not a duration");
+	dur_bad("1d1d1s", 30 * 86400, "is not a duration");
 	assert_int_equal(dur_ok("999999999d", 999999999UL * 86400),
 	    999999999UL * 86400);
 	/* Ten digits are refused outright. */
@@ -386,6 +389,8 @@ test_ports(void **state)
 	assert_int_equal(ports_ok("any", r), 1);
 	assert_int_equal(r[0].lo, 1);
 	assert_int_equal(r[0].hi, 65535);
+	assert_int_equal(ports_ok("ANY", r), 1);
+	assert_int_equal(r[0].hi, 65535);
 	assert_int_equal(ports_ok("1", r), 1);
 	assert_int_equal(r[0].lo, 1);
 	assert_int_equal(ports_ok("65535", r), 1);
@@ -411,8 +416,9 @@ test_ports_bad(void **state)
 	ports_bad("22,", "\"\" is not a port number");
 	ports_bad(",22", "is not a port number");
 	ports_bad("22,,23", "is not a port number");
-	ports_bad("ANY", "\"ANY\" is not a port number");
+	ports_bad("ANYTHING", "\"ANYTHING\" is not a port number");
 	ports_bad("any,22", "is not a port number");
+	ports_bad("ANY,22", "is not a port number");
 	ports_bad("22,any", "\"any\" is not a port number");
 	ports_bad("-22", "is not a port number");
 	ports_bad("22-", "is not a port number");

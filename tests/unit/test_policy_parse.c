@@ -795,8 +795,10 @@ test_err_totp(void **state)
 	    "known source addresses");
 	expect_one_err(USER_ALICE "\ttotp maybe\n", 3,
 	    "totp must be 'required' or 'none'");
-	expect_one_err(USER_ALICE "\ttotp NONE\n", 3,
+	expect_one_err(USER_ALICE "\ttotp nothing\n", 3,
 	    "totp must be 'required' or 'none'");
+	/* Values are as case-insensitive as keywords. */
+	policy_free(load_ok(USER_ALICE "\ttotp REQUIRED\n"));
 	/* from may come after totp. */
 	policy_free(load_ok(USER_ALICE "\ttotp none\n\tfrom 192.0.2.0/24\n"));
 }

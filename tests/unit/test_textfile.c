@@ -108,6 +108,9 @@ test_check_utf8_invalid(void **state)
 	(void)state;
 	/* Bytes that never start a sequence. */
 	BAD("a\xff", "invalid UTF-8 at column 2");
+	/* C1 controls are control characters, however they are encoded. */
+	BAD("a\xc2\x85" "b", "invalid UTF-8 at column 2");
+	BAD("\xc2\x9b[31m", "invalid UTF-8 at column 1");
 	BAD("a\xfe", "invalid UTF-8 at column 2");
 	BAD("\x80", "invalid UTF-8 at column 1");
 	BAD("\xbf", "invalid UTF-8 at column 1");
