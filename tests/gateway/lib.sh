@@ -42,6 +42,11 @@ need_root() {
 
 cleanup() {
 	[ -n "${KEEP_T:-}" ] && cp -r "$T" /tmp/keep-t
+	# A failure is easier to read with what the gateway said.
+	if [ "${fail:-0}" -gt 0 ] && [ -s "$T/gateway.log" ]; then
+		echo "--- the gateway's log, last 60 lines:"
+		tail -n 60 "$T/gateway.log"
+	fi
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
