@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print a Rampart audit log (one JSON object per line) as a table.
 
-usage: audit_pretty.py FILE
+usage: audit_pretty.py FILE    (- for standard input)
 
 One output line per record: the time (UTC, as in @timestamp), a short form
 of the session id, event.action, event.outcome, user.name, and what the
@@ -69,9 +69,10 @@ def main(argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     bad = 0
-    print(f"{'time (UTC)':<12}  {'session':<7}  {'action':<16}  "
+    print(f"{'time (UTC)':<12}  {'session':<7}  {'action':<18}  "
           f"{'outcome':<7}  {'user':<6}  details")
-    with open(argv[1], encoding="utf-8", errors="replace") as f:
+    name = "/dev/stdin" if argv[1] == "-" else argv[1]
+    with open(name, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             try:
                 r = json.loads(line)
@@ -84,7 +85,7 @@ def main(argv):
             ts = r.get("@timestamp", "?")
             t = ts[11:23] if len(ts) == 24 else ts
             sid = r.get("rampart.session.id", "-")[:7]
-            print(f"{t:<12}  {sid:<7}  {r.get('event.action', '?'):<16}  "
+            print(f"{t:<12}  {sid:<7}  {r.get('event.action', '?'):<18}  "
                   f"{r.get('event.outcome', '?'):<7}  "
                   f"{r.get('user.name', ''):<6}  {what(r)}".rstrip())
     return 1 if bad else 0
