@@ -1,9 +1,11 @@
 #!/bin/sh
 # The Rampart demo ("make demo"): a laptop, the bastion and a private
 # network in three network namespaces, a real OpenSSH sshd and web server
-# behind the bastion, and the real OpenSSH client on the laptop.  It shows
-# what the gateway lets through, what it refuses and what it records, then
-# removes everything it made -- also on Ctrl-C or failure.
+# behind the bastion, and the real OpenSSH client on the laptop.  The user,
+# alice, logs in with her key and a TOTP code (enrolled with rampartctl totp
+# enroll; oathtool plays her phone).  It shows what the gateway lets
+# through, what it refuses and what it records, then removes everything it
+# made -- also on Ctrl-C or failure.
 #
 #   sh tests/demo/demo.sh          run the demo (root; needs a build)
 #   KEEP=1 sh tests/demo/demo.sh   leave it running to try by hand
@@ -107,7 +109,6 @@ NSTEP=0
 NOK=0
 NFAIL=0
 FAILED_STEPS=""
-BG=""		# background clients (ssh -L, ssh -D)
 
 heading() {
 	NSTEP=$((NSTEP + 1))
@@ -149,9 +150,11 @@ prompt() {
 }
 
 # in_ns NS CMD: run the shell command CMD in namespace NS, in the work
-# directory, with build/bin on PATH, for at most $LIMIT seconds.
+# directory, with build/bin and tests/demo on PATH and ./phone answering
+# ssh's code prompts, for at most $LIMIT seconds.
 in_ns() {
-	ip netns exec "$1" env PATH="$BIN:$PATH" \
+	ip netns exec "$1" env PATH="$BIN:$REPO/tests/demo:$PATH" \
+	    SSH_ASKPASS="$W/phone" SSH_ASKPASS_REQUIRE=force \
 	    timeout -k 5 $LIMIT sh -c "cd '$W' && $2"
 }
 
@@ -162,20 +165,6 @@ run() {
 	in_ns "$1" "$2" </dev/null >"$W/out" 2>&1
 	RC=$?
 	if [ -s "$W/out" ]; then indent <"$W/out"; fi
-}
-
-# run_bg NS CMD: start CMD in the background (a client that forwards).
-run_bg() {
-	printf '   %s %s%s &%s\n' "$(prompt "$1")" "$B" "$2" "$N"
-	ip netns exec "$1" env PATH="$BIN:$PATH" timeout -k 5 $LIMIT \
-	    sh -c "cd '$W' && exec $2" </dev/null >"$W/bg.out" 2>&1 3>&- 4>&- &
-	BG_PID=$!
-	BG="$BG $BG_PID"
-}
-
-stop_bg() {
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
 }
 
 # wait_listen NS PORT: a TCP listener is up in NS, seen with ss (never by
@@ -192,12 +181,39 @@ wait_listen() {
 
 has() { grep -qF -- "$1" "$W/out"; }
 
+AUDIT=$W/log/audit.jsonl
+# closes: how many connections the audit log shows closed.  The master
+# writes a session's last records (penalties among them) once its child is
+# gone, then its connection-close.
+closes() { grep -c '"event.action":"connection-close"' "$AUDIT" 2>/dev/null; }
+# wait_closes N: until N connections are closed, or no connection is open
+# if N is "all"; at most 5 s.
+wait_closes() {
+	i=0
+	while [ $i -lt 50 ]; do
+		c=$(closes)
+		if [ "$1" = all ]; then
+			o=$(grep -c '"event.action":"connection-open"' "$AUDIT" 2>/dev/null)
+			[ "${o:-0}" -gt 0 ] && [ "$o" = "$c" ] && return 0
+		else
+			[ "${c:-0}" -ge "$1" ] && return 0
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+# penalty_left: the seconds the newest penalty record gives the laptop.
+penalty_left() {
+	grep '"event.action":"penalty"' "$AUDIT" 2>/dev/null | tail -n 1 |
+	    sed -n 's/.*"rampart.penalty.seconds":\([0-9]*\).*/\1/p'
+}
+
 # --- the end: summary, clean-up or KEEP ------------------------------------
 
 CLEANED=0
 cleanup() {
 	[ $CLEANED = 1 ] && return
-	for p in $BG; do kill "$p" 2>/dev/null; done
 	teardown
 	CLEANED=1
 }
@@ -223,17 +239,40 @@ report_cleanup() {
 
 try_by_hand() {
 	gw=$(cat "$W/gateway.pid" 2>/dev/null)
+	secret=$(sed -n 's/.*oathtool --totp -b \([A-Z2-7]*\).*/\1/p' "$W/phone" 2>/dev/null)
 	cat <<EOF
 
 ${B}The demo is still running (KEEP=1).${N} Try it by hand, as root:
 
    cd $W
-   ip netns exec $NS_L ssh -F ssh_config -J demo@bastion root@app.internal
-   ip netns exec $NS_L ssh -F ssh_config -f -N -L 8080:app.internal:80 demo@bastion
+   ip netns exec $NS_L ssh -F ssh_config -J alice@bastion root@app.internal
+
+   asks for alice's code after her key: type the one her phone would show,
+   from  oathtool --totp -b $secret
+   or let ./phone answer:  export SSH_ASKPASS=$W/phone SSH_ASKPASS_REQUIRE=force
+   That login stays open for 10 minutes after its last use (ControlPersist),
+   and these ride on it with no new code:
+
+   ip netns exec $NS_L ssh -F ssh_config -O forward -L 8080:app.internal:80 alice@bastion
    ip netns exec $NS_L curl http://127.0.0.1:8080/
-   ip netns exec $NS_L ssh -F ssh_config -v -W db.internal:5432 demo@bastion
-   ip netns exec $NS_L ssh -F ssh_config demo@bastion
-   ip netns exec $NS_B $BIN/rampartctl policy explain -f policy.conf demo app.internal 22
+   ip netns exec $NS_L ssh -F ssh_config alice@bastion
+   ip netns exec $NS_L ssh -F ssh_config -O exit alice@bastion    (log out)
+
+   ci, the machine account, needs no code:
+   ip netns exec $NS_L ssh -F ssh_config -v -W db.internal:5432 ci@bastion
+
+   ip netns exec $NS_B $BIN/rampartctl policy explain -f policy.conf alice app.internal 22
+   ip netns exec $NS_B $BIN/rampartctl totp verify -f totp.secrets -s state/totp.state alice CODE
+
+   A code is good for one login: just after the demo, the current code may be
+   the one it used, and is refused as reused; then wait for the next one
+   (codes change every 30 s).
+EOF
+	now=$(date +%s)
+	if [ "${PEN_UNTIL:-0}" -gt "$now" ]; then
+		echo "   The demo's refused logins keep the laptop's address out for $((PEN_UNTIL - now)) s more."
+	fi
+	cat <<EOF
 
    A shell on the laptop:   ip netns exec $NS_L bash
    Change the policy:       edit policy.conf, then kill -HUP $gw
@@ -252,7 +291,6 @@ finish() {
 	secs=$(($(date +%s) - T0))
 	echo
 	if [ "$KEEP" = 1 ] && [ -e "$W" ]; then
-		for p in $BG; do kill "$p" 2>/dev/null; done
 		CLEANED=1
 		try_by_hand
 	else
@@ -287,7 +325,8 @@ for f in rampart-gateway rampartctl; do
 		exit 1
 	fi
 done
-for c in ip ss ssh ssh-keygen /usr/sbin/sshd curl python3 timeout; do
+for c in ip ss ssh ssh-keygen /usr/sbin/sshd curl python3 timeout oathtool
+do
 	if ! command -v $c >/dev/null 2>&1; then
 		echo "$c is missing: run 'make deps' first (or 'make demo')." >&2
 		exit 1
@@ -327,7 +366,7 @@ Three network namespaces stand in for three machines; no packet leaves them.
 
 ${D}"laptop\$ CMD" means CMD runs in the laptop's namespace (ip netns exec
 $NS_L CMD), "bastion# CMD" in the bastion's; always in $W,
-with $BUILD/bin on PATH and at most $LIMIT seconds per command.${N}
+with $BUILD/bin and tests/demo on PATH and at most $LIMIT seconds per command.${N}
 EOF
 
 # --- 1. the network --------------------------------------------------------
@@ -409,10 +448,12 @@ fi
 
 # --- 2. keys ---------------------------------------------------------------
 
-heading "A throwaway key for the user, and the laptop's ssh_config"
-run "$NS_L" "ssh-keygen -q -t ed25519 -N '' -C demo@laptop -f demo_key"
-[ $RC = 0 ] || fatal "ssh-keygen exit $RC"
-cp "$W/demo_key.pub" "$W/app_authorized_keys"
+heading "Throwaway keys for alice and ci, and the laptop's ssh_config"
+run "$NS_L" "ssh-keygen -q -t ed25519 -N '' -C alice@laptop -f alice_key"
+k1=$RC
+run "$NS_L" "ssh-keygen -q -t ed25519 -N '' -C ci@laptop -f ci_key"
+[ $k1 = 0 ] && [ $RC = 0 ] || fatal "ssh-keygen exit $k1 $RC"
+cp "$W/alice_key.pub" "$W/app_authorized_keys"
 {
 	printf 'bastion %s\n' "$(cut -d' ' -f1,2 "$W/bastion_host_key.pub")"
 	printf 'app.internal %s\n' "$(cut -d' ' -f1,2 "$W/app_host_key.pub")"
@@ -420,22 +461,36 @@ cp "$W/demo_key.pub" "$W/app_authorized_keys"
 cat >"$W/ssh_config" <<EOF
 # The laptop's ssh settings for the demo.  Host keys are checked: the
 # bastion's and app.internal's are already in known_hosts.
+# ci, a machine account: its own key, no code to type, no shared login.
+Match user ci
+	IdentityFile $W/ci_key
+	BatchMode yes
+	ControlPath none
+# One login to the bastion serves every later ssh: the first keeps its
+# connection open, the others ride on it with no new key or code.
+Host bastion
+	ControlMaster auto
+	ControlPath $W/ctl-%r@%h
+	ControlPersist 10m
 Host *
-	IdentityFile $W/demo_key
+	IdentityFile $W/alice_key
 	IdentitiesOnly yes
 	UserKnownHostsFile $W/known_hosts
 	GlobalKnownHostsFile /dev/null
 	StrictHostKeyChecking yes
-	BatchMode yes
+	# The bastion asks alice for a code after her key: ssh may ask it
+	# (here through SSH_ASKPASS), once per login.
+	BatchMode no
+	NumberOfPasswordPrompts 1
 	ConnectTimeout 10
 	LogLevel ERROR
 EOF
 show_file ssh_config
-ok "demo_key, and known_hosts with the bastion's and app.internal's host keys"
+ok "alice_key, ci_key, and known_hosts with the bastion's and app.internal's host keys"
 
 # --- 3. the policy ---------------------------------------------------------
 
-heading "The policy: who may reach what (docs/policy.md)"
+heading "The policy: who may reach what, and how they log in (docs/policy.md)"
 cat >"$W/policy.conf" <<EOF
 # Global rules apply to everyone, and a deny always wins.
 deny 169.254.0.0/16			# cloud metadata service
@@ -443,21 +498,63 @@ deny 169.254.0.0/16			# cloud metadata service
 group developers
 	allow app.internal port 22,80	# its sshd and its web site
 
-user demo
-	key $(cut -d' ' -f1,2 "$W/demo_key.pub") demo@laptop
+user alice				# an engineer
+	key $(cut -d' ' -f1,2 "$W/alice_key.pub") alice@laptop
 	member developers
-	totp none			# a key alone is enough, which needs
+	totp required			# her key, then a code (the default)
+
+user ci					# a machine account
+	key $(cut -d' ' -f1,2 "$W/ci_key.pub") ci@laptop
+	member developers
+	totp none			# its key alone, which needs
 	from 198.51.100.0/24		# a source restriction: the laptop's network
 EOF
 show_file policy.conf
 say "Nothing else is allowed: db.internal is on the same network, but no rule"
-say "names it.  (The TOTP second factor is not built yet, so the demo user"
-say "logs in with a key alone, which a policy allows only together with from.)"
+say "names it."
 run "$NS_B" "rampartctl policy check policy.conf"
 if [ $RC = 0 ]; then ok "rampartctl policy check: the policy is valid"; else
 	fatal "rampartctl policy check exit $RC"; fi
 
-# --- 4. the gateway --------------------------------------------------------
+# --- 4. TOTP enrolment -----------------------------------------------------
+
+heading "alice's second factor: rampartctl totp enroll"
+say "The administrator makes alice's secret, on the bastion:"
+run "$NS_B" "rampartctl totp enroll -f totp.secrets alice"
+secret=$(sed -n 's/.*otpauth:[^ ]*secret=\([A-Z2-7]*\).*/\1/p' "$W/out" |
+    head -n 1)
+[ $RC = 0 ] && [ -n "$secret" ] && has "Scratch codes" ||
+    fatal "rampartctl totp enroll exit $RC, or no secret in its output"
+say "alice scans the QR code with her authenticator app.  The otpauth:// URI"
+say "under it says the same, to type in by hand: secret= is the shared secret."
+say "The scratch codes are for a day without her phone: each works for one"
+say "login."
+say "The gateway reads the file as its User, nobody (gateway.conf, next step),"
+say "whose group is nogroup; nobody else may read it."
+run "$NS_B" "chgrp nogroup totp.secrets && chmod 0640 totp.secrets"
+[ $RC = 0 ] || fatal "chgrp/chmod exit $RC"
+cat >"$W/phone" <<EOF
+#!/bin/sh
+# alice's phone.  ssh runs it for the bastion's prompt (SSH_ASKPASS) and
+# it answers with the current code for the secret in the QR code:
+# oathtool --totp stands in for the authenticator app.  CODE=... makes it
+# answer with that code instead.  It shows the prompt and its answer as
+# they would look on alice's terminal.
+code=\${CODE:-\$(oathtool --totp -b $secret)}
+printf '%s%s\\n' "\$1" "\$code" >&2
+echo "\$code"
+EOF
+chmod 755 "$W/phone"
+say "Her phone, for the demo: ./phone, where oathtool --totp makes the codes."
+show_file phone
+say "Every laptop\$ command runs with SSH_ASKPASS=./phone SSH_ASKPASS_REQUIRE=force."
+code=$(CODE= sh "$W/phone" 'Verification code: ' 2>/dev/null)
+case $code in
+[0-9][0-9][0-9][0-9][0-9][0-9]) ok "totp.secrets holds alice's secret (root:nogroup, 0640); ./phone has it too" ;;
+*) fatal "./phone made no code: \"$code\"" ;;
+esac
+
+# --- 5. the gateway --------------------------------------------------------
 
 heading "The gateway's configuration, checked, and the gateway started"
 cat >"$W/gateway.conf" <<EOF
@@ -466,7 +563,11 @@ ListenAddress $B_PUB
 Port 22
 HostKey $W/bastion_host_key
 Policy $W/policy.conf
-AuditLog $W/log/audit.jsonl
+# The second factor: the secrets, and where the last accepted time step
+# of each user is kept, so that no code is accepted twice.
+TotpSecrets $W/totp.secrets
+TotpState $W/state/totp.state
+AuditLog $AUDIT
 # The account it drops to after binding the port and loading its keys.
 User nobody
 LoginGraceTime 30s
@@ -495,24 +596,33 @@ else
 	fatal "the gateway (pid $gw) is not running as an unprivileged user"
 fi
 
-# --- 5. ssh -J -------------------------------------------------------------
+# --- 6. ssh -J: the login --------------------------------------------------
 
 heading "ssh -J: log in to app.internal's own sshd through the bastion"
+say "The bastion checks alice's key, then asks for a code; ./phone answers."
 say "The client asks the bastion for a TCP channel to app.internal:22 and runs"
 say "SSH to app.internal inside it, end to end: the bastion sees no plaintext."
-run "$NS_L" "ssh -F ssh_config -J demo@bastion root@app.internal"
-if [ $RC = 0 ] && has "Hello from app.internal: this is its own sshd" &&
-    has "coming from $B_PRIV"; then
-	ok "ssh -J reached app.internal's sshd"
+run "$NS_L" "ssh -F ssh_config -J alice@bastion root@app.internal"
+used=$(sed -n 's/.*Verification code: \([0-9]*\)$/\1/p' "$W/out" | head -n 1)
+j_ok=0
+[ $RC = 0 ] && [ -n "$used" ] && has "Hello from app.internal: this is its own sshd" &&
+    has "coming from $B_PRIV" && j_ok=1
+say "This login stays open (ControlMaster, ControlPersist) and the steps below"
+say "ride on it: one code per working session, as for an engineer, and no"
+say "wait for the next 30 s code, which each new login would need."
+run "$NS_L" "ssh -F ssh_config -O check alice@bastion"
+if [ $j_ok = 1 ] && has "Master running"; then
+	ok "ssh -J reached app.internal's sshd after the key and code $used; the login stays open"
 else
-	failed "ssh -J exit $RC"
+	failed "ssh -J exit, or no open login (code \"$used\")"
 fi
 
-# --- 6. ssh -L -------------------------------------------------------------
+# --- 7. ssh -L -------------------------------------------------------------
 
 heading "ssh -L: a local port on the laptop forwarded to app.internal:80"
-run_bg "$NS_L" "ssh -F ssh_config -N -o ExitOnForwardFailure=yes -L 8080:app.internal:80 demo@bastion"
-if wait_listen "$NS_L" 8080; then
+say "-O forward asks alice's open login for the forward: no new login."
+run "$NS_L" "ssh -F ssh_config -O forward -L 8080:app.internal:80 alice@bastion"
+if [ $RC = 0 ] && wait_listen "$NS_L" 8080; then
 	run "$NS_L" "curl -sS --max-time 5 http://127.0.0.1:8080/"
 	if [ $RC = 0 ] && has "Hello from app.internal, a web server"; then
 		ok "the web page came through the -L forward"
@@ -520,19 +630,17 @@ if wait_listen "$NS_L" 8080; then
 		failed "curl through -L exit $RC"
 	fi
 else
-	indent <"$W/bg.out"
 	failed "ssh -L did not open port 8080"
 fi
-stop_bg "$BG_PID"
 
-# --- 7. ssh -D -------------------------------------------------------------
+# --- 8. ssh -D -------------------------------------------------------------
 
 heading "ssh -D: a SOCKS proxy on the laptop; the bastion resolves the name"
 say "--socks5-hostname hands the name app.internal to ssh, which sends it to"
 say "the bastion: the bastion resolves it, checks the address against the"
 say "policy and connects to that very address."
-run_bg "$NS_L" "ssh -F ssh_config -N -o ExitOnForwardFailure=yes -D 127.0.0.1:1080 demo@bastion"
-if wait_listen "$NS_L" 1080; then
+run "$NS_L" "ssh -F ssh_config -O forward -D 1080 alice@bastion"
+if [ $RC = 0 ] && wait_listen "$NS_L" 1080; then
 	run "$NS_L" "curl -sS --max-time 5 --socks5-hostname 127.0.0.1:1080 http://app.internal/"
 	if [ $RC = 0 ] && has "Hello from app.internal, a web server"; then
 		ok "the web page came through the SOCKS proxy, by name"
@@ -540,52 +648,89 @@ if wait_listen "$NS_L" 1080; then
 		failed "curl through -D exit $RC"
 	fi
 else
-	indent <"$W/bg.out"
 	failed "ssh -D did not open port 1080"
 fi
-stop_bg "$BG_PID"
 
-# --- 8. denied -------------------------------------------------------------
+# --- 9. denied -------------------------------------------------------------
 
 heading "Denied destinations: \"administratively prohibited\", and why"
-say "The reason comes to the client as an SSH debug message; ssh -v shows it"
-say "as \"Remote: policy: ...\" (only those lines of ssh -v are kept here)."
+say "On alice's shared login, ssh only says that the bastion refused:"
 deny_ok=1
-run "$NS_L" "ssh -F ssh_config -v -W db.internal:5432 demo@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
+run "$NS_L" "ssh -F ssh_config -W db.internal:5432 alice@bastion"
+[ $RC != 0 ] && has "open refused" || deny_ok=0
+say "The reason is sent as an SSH debug message, to the ssh that holds the"
+say "connection.  On a connection of its own, ssh -v shows it as \"Remote:"
+say "policy: ...\"; here for ci, which logs in with its key alone (only those"
+say "lines of ssh -v are kept)."
+run "$NS_L" "ssh -F ssh_config -v -W db.internal:5432 ci@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
 has "administratively prohibited" &&
-    has "Remote: policy: db.internal:5432 not allowed for demo: no rule matches" ||
+    has "Remote: policy: db.internal:5432 not allowed for ci: no rule matches" ||
     deny_ok=0
-run "$NS_L" "ssh -F ssh_config -v -W 169.254.169.254:80 demo@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
+run "$NS_L" "ssh -F ssh_config -v -W 169.254.169.254:80 ci@bastion 2>&1 | grep -E 'open failed|Remote: policy'"
 has "administratively prohibited" &&
-    has "Remote: policy: 169.254.169.254:80 not allowed for demo: denied by $W/policy.conf:2" ||
+    has "Remote: policy: 169.254.169.254:80 not allowed for ci: denied by $W/policy.conf:2" ||
     deny_ok=0
 if [ $deny_ok = 1 ]; then
-	ok "both refused, each with its reason"
+	ok "all three refused; ssh -v gives the reason"
 else
 	failed "a refusal or its reason is missing"
 fi
 
-# --- 9. shell --------------------------------------------------------------
+# --- 10. shell -------------------------------------------------------------
 
 heading "A shell on the bastion: refused, with a short text and exit status 1"
-run "$NS_L" "ssh -F ssh_config demo@bastion </dev/null"
+run "$NS_L" "ssh -F ssh_config alice@bastion </dev/null"
 say "exit status: $RC"
-if [ $RC = 1 ] && has "You are demo" && has "allow app.internal port 22,80"
+if [ $RC = 1 ] && has "You are alice" && has "allow app.internal port 22,80"
 then
-	ok "no shell: the text says what demo may reach, and the exit status is 1"
+	ok "no shell: the text says what alice may reach, and the exit status is 1"
 else
 	failed "shell request: exit $RC"
 fi
 
-# --- 10. explain -----------------------------------------------------------
+# --- 11. the second factor -------------------------------------------------
+
+heading "The second factor: a code works once, and a wrong one is refused"
+say "Someone with alice's key (copied from her laptop) and the code she used"
+say "in step 6 (seen over her shoulder) tries both, on a login of their own"
+say "(-S none: not alice's open one)."
+totp_ok=1
+c0=$(closes)
+run "$NS_L" "CODE=$used ssh -F ssh_config -S none -W app.internal:80 alice@bastion"
+[ $RC = 255 ] && has "Verification code: $used" &&
+    has "Permission denied (keyboard-interactive)" || totp_ok=0
+# Wait for the session's end: then every penalty it earned is recorded.
+wait_closes $((c0 + 1))
+left=$(penalty_left)
+say "The failed login also penalised the laptop's address: the bastion turns"
+say "its connections away for ${left:-?} s (PerSourcePenalties).  The demo waits."
+sleep "${left:-5}.2" &
+wait $!
+say "A wrong code:"
+run "$NS_L" "CODE=123456 ssh -F ssh_config -S none -W app.internal:80 alice@bastion"
+[ $RC = 255 ] && has "Permission denied (keyboard-interactive)" || totp_ok=0
+wait_closes $((c0 + 2))
+left=$(penalty_left)
+PEN_UNTIL=$(($(date +%s) + ${left:-0}))
+say "What the bastion recorded:"
+run "$NS_B" "grep auth-totp log/audit.jsonl | audit_pretty.py -"
+has "success  alice   reason: code accepted" &&
+    has "reason: code reused" && has "reason: wrong code" || totp_ok=0
+if [ $totp_ok = 1 ]; then
+	ok "the reused code and a wrong one: Permission denied (keyboard-interactive)"
+else
+	failed "a reused or wrong code was not refused as it should be"
+fi
+
+# --- 12. explain -----------------------------------------------------------
 
 heading "rampartctl policy explain: the same decisions, offline"
 say "Run on the bastion, so names resolve as they do for the gateway."
-run "$NS_B" "rampartctl policy explain -f policy.conf demo app.internal 80"
+run "$NS_B" "rampartctl policy explain -f policy.conf alice app.internal 80"
 e1=$RC
-run "$NS_B" "rampartctl policy explain -f policy.conf demo db.internal 5432"
+run "$NS_B" "rampartctl policy explain -f policy.conf alice db.internal 5432"
 e2=$RC
-run "$NS_B" "rampartctl policy explain -f policy.conf demo 169.254.169.254 80"
+run "$NS_B" "rampartctl policy explain -f policy.conf alice 169.254.169.254 80"
 e3=$RC
 if [ $e1 = 0 ] && [ $e2 = 1 ] && [ $e3 = 1 ]; then
 	ok "allowed (exit 0), denied (exit 1), denied (exit 1)"
@@ -593,20 +738,14 @@ else
 	failed "explain exit statuses $e1 $e2 $e3, wanted 0 1 1"
 fi
 
-# --- 11. the audit trail ---------------------------------------------------
+# --- 13. the audit trail ---------------------------------------------------
 
 heading "The audit trail of this demo"
-AUDIT=$W/log/audit.jsonl
-# The master writes a session's last records when it ends: wait for a
-# connection-close for every connection-open.
-i=0
-while [ $i -lt 50 ]; do
-	o=$(grep -c '"event.action":"connection-open"' "$AUDIT" 2>/dev/null)
-	c=$(grep -c '"event.action":"connection-close"' "$AUDIT" 2>/dev/null)
-	[ "${o:-0}" -gt 0 ] && [ "$o" = "$c" ] && break
-	i=$((i + 1))
-	sleep 0.1
-done
+say "alice logs out: her open login to the bastion ends."
+run "$NS_L" "ssh -F ssh_config -O exit alice@bastion"
+logout_rc=$RC
+# Wait until the master has written every session's last records.
+wait_closes all
 if [ "$KEEP" != 1 ]; then
 	say "The gateway is stopped first (SIGTERM), so the trail ends with its"
 	say "service-stop record."
@@ -639,11 +778,17 @@ n_allow=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcom
 n_deny=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"failure"')
 n_shell=$(count '"rampart.request":"shell"')
 n_close=$(count '"event.action":"channel-close"')
-if [ $prc = 0 ] && [ "$n_allow" = 3 ] && [ "$n_deny" = 2 ] &&
-    [ "$n_shell" = 1 ] && [ "$n_close" = 3 ]; then
-	ok "every line is a valid record: 3 forwards allowed and closed, 2 denied, 1 shell refused"
+n_code=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.outcome":"success"')
+n_reuse=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.reason":"code reused')
+n_wrong=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.reason":"wrong code')
+n_keyonly=$(grep '"event.action":"auth-publickey"' "$AUDIT" | grep '"user.name":"ci"' | grep -c 'key-only account')
+if [ $prc = 0 ] && [ $logout_rc = 0 ] && [ "$n_allow" = 3 ] &&
+    [ "$n_deny" = 3 ] && [ "$n_shell" = 1 ] && [ "$n_close" = 3 ] &&
+    [ "$n_code" = 1 ] && [ "$n_reuse" = 1 ] && [ "$n_wrong" = 1 ] &&
+    [ "$n_keyonly" = 2 ]; then
+	ok "every line is a valid record: 1 code accepted, 1 reused and 1 wrong refused; 3 forwards allowed and closed, 3 denied, 1 shell refused"
 else
-	failed "audit: valid=$((prc == 0)) allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 3 2 1 3)"
+	failed "audit: valid=$((prc == 0)) logout=$logout_rc codes ok=$n_code reused=$n_reuse wrong=$n_wrong key-only=$n_keyonly allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 1 0 1 1 1 2 3 3 1 3)"
 fi
 
 finish

@@ -1,8 +1,9 @@
 #!/bin/sh
 # "make demo" works: tests/demo/demo.sh, run non-interactively under a
 # name of its own (so that a demo someone left running is not touched),
-# exits 0, says OK for every step and FAILED for none, and leaves nothing
-# behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
+# exits 0, says OK for every step and FAILED for none, shows the TOTP
+# enrolment and the code prompt answered, a reused and a wrong code
+# refused, and leaves nothing behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
 # and a demo stopped by a signal cleans up too.
 set -u
 . "$(dirname "$0")/../ctl/lib.sh"
@@ -14,7 +15,7 @@ fi
 DEMO="$(dirname "$0")/../demo/demo.sh"
 BUILD=${BUILD:-build}
 NAME=rdemo$$
-STEPS=11
+STEPS=13
 OUT=$(mktemp /tmp/rampart-demo-test.XXXXXX)
 COPY=$BUILD/$NAME-audit.jsonl
 export DEMO_NAME=$NAME BUILD NO_COLOR=1
@@ -51,20 +52,39 @@ if grep -q FAILED "$OUT"; then not_ok "demo printed FAILED"; else ok; fi
 for want in \
     "OK      the laptop cannot reach app.internal; the bastion can" \
     "OK      rampartctl policy check: the policy is valid" \
+    "bastion# rampartctl totp enroll -f totp.secrets alice" \
+    "Scan this QR code" \
+    "otpauth://totp/Rampart:alice?secret=" \
+    "Scratch codes, each good for one login" \
+    "oathtool --totp -b " \
+    "OK      totp.secrets holds alice's secret (root:nogroup, 0640)" \
     "OK      the gateway listens on 198.51.100.1:22 (pid" \
     ", running as nobody)" \
-    "OK      ssh -J reached app.internal's sshd" \
+    "| (alice@bastion) Verification code: " \
+    "| Master running (pid=" \
+    "OK      ssh -J reached app.internal's sshd after the key and code " \
     "OK      the web page came through the -L forward" \
     "OK      the web page came through the SOCKS proxy, by name" \
-    "OK      both refused, each with its reason" \
-    "OK      no shell: the text says what demo may reach" \
+    "Remote: policy: db.internal:5432 not allowed for ci: no rule matches" \
+    "OK      all three refused; ssh -v gives the reason" \
+    "OK      no shell: the text says what alice may reach" \
+    "| alice@bastion: Permission denied (keyboard-interactive)." \
+    "reason: code reused (step " \
+    "reason: wrong code" \
+    "OK      the reused code and a wrong one: Permission denied" \
     "OK      allowed (exit 0), denied (exit 1), denied (exit 1)" \
+    "| Exit request sent." \
     "OK      every line is a valid record" \
     "Nothing is left behind" \
     "all $STEPS steps OK."
 do
 	expect_in "$want" "$OUT" "demo output"
 done
+# The code refused as reused is the one accepted at the login.
+code=$(sed -n 's/.*| (alice@bastion) Verification code: \([0-9]\{6\}\)$/\1/p' \
+    "$OUT" | head -n 1)
+expect_in "laptop\$ CODE=${code:-none} ssh -F ssh_config -S none" "$OUT" \
+    "the replayed code"
 n=$(python3 "$(dirname "$0")/auditq.py" "$COPY" --count 2>&1)
 if [ "${n:-0}" -gt 20 ] 2>/dev/null; then ok; else
 	not_ok "audit copy $COPY: $n"; fi
@@ -77,6 +97,9 @@ rc=$?
 expect_rc 0 $rc "KEEP=1 exit status"
 expect_in "The demo is still running (KEEP=1)" "$OUT" "KEEP=1"
 expect_in "demo.sh down" "$OUT" "KEEP=1"
+expect_in "ssh -F ssh_config -J alice@bastion root@app.internal" "$OUT" "KEEP=1"
+expect_in "from  oathtool --totp -b " "$OUT" "KEEP=1"
+expect_in "SSH_ASKPASS=/run/$NAME/phone SSH_ASKPASS_REQUIRE=force" "$OUT" "KEEP=1"
 if ip netns exec "$NAME-bastion" ss -Hltn "sport = :22" | grep -q LISTEN
 then ok; else not_ok "KEEP=1: the gateway is not listening"; fi
 sh "$DEMO" down >"$OUT" 2>&1
