@@ -458,6 +458,24 @@ reap(struct master *m)
 		m->nchildren--;
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->ipc, NULL);
 		close(c->ipc);
+		c->ipc = -1;
+		/*
+		 * Not freed yet: the epoll batch being handled may still hold
+		 * an event pointing at it.  run_loop() frees the dead after
+		 * the batch.
+		 */
+		c->next = m->dead;
+		m->dead = c;
+	}
+}
+
+static void
+bury_dead(struct master *m)
+{
+	struct child *c;
+
+	while ((c = m->dead) != NULL) {
+		m->dead = c->next;
 		free(c);
 	}
 }
@@ -636,7 +654,9 @@ dispatch_event(struct master *m, struct evsrc *e)
 		broker_process(m->broker);
 		break;
 	case EV_CHILD:
-		monitor_read(m, e->p);
+		/* Its SIGCHLD may have come earlier in this same batch. */
+		if (((struct child *)e->p)->ipc >= 0)
+			monitor_read(m, e->p);
 		break;
 	}
 }
@@ -670,8 +690,12 @@ shutdown_children(struct master *m)
 	}
 	for (c = m->children; c != NULL; c = c->next)
 		master_kill_child(m, c, "gateway stopping");
-	while (m->children != NULL && waitpid(-1, NULL, 0) > 0)
+	/* SIGKILL cannot be ignored: they all go, and are audited. */
+	for (i = 0; i < 500 && m->children != NULL; i++) {
+		usleep(10000);
 		reap(m);
+	}
+	bury_dead(m);
 }
 
 static int
@@ -720,6 +744,7 @@ run_loop(struct master *m)
 		}
 		for (i = 0; i < n; i++)
 			dispatch_event(m, evs[i].data.ptr);
+		bury_dead(m);
 		broker_process(m->broker);
 		tick(m);
 	}

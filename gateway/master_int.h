@@ -76,6 +76,7 @@ struct master {
 	struct evsrc		 lst_ev[CONFIG_MAX_LISTEN * 2];
 	struct child		*children;
 	size_t			 nchildren;
+	struct child		*dead;		/* reaped, freed after the batch */
 	int			 stopping;
 };
 
