@@ -422,8 +422,9 @@ child_exited(struct master *m, struct child *c, int status)
 		off = SRCLIMIT_ERROR;
 		pen = c->phase != IPC_PHASE_AUTHED;
 	} else if (c->phase != IPC_PHASE_AUTHED && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == SESSION_EXIT_OK) {
-		/* Left without authenticating: scanners, probes. */
+	    WEXITSTATUS(status) == SESSION_EXIT_OK && c->auth_failures == 0) {
+		/* Left without trying to log in: scanners, probes.  (Failed
+		 * attempts were penalised one by one already.) */
 		off = SRCLIMIT_NOAUTH;
 		pen = 1;
 	}
