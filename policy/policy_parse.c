@@ -639,28 +639,6 @@ check_place(struct policy_parser *p, const struct keyword *kw, int indented)
 	return 0;
 }
 
-/* Split into words; a word starting with '#' starts a comment. */
-static int
-split(char *buf, char **av, int max)
-{
-	int ac = 0;
-	char *s = buf;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\0' || *s == '#')
-			return ac;
-		if (ac == max)
-			return -1;
-		av[ac++] = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t')
-			s++;
-		if (*s != '\0')
-			*s++ = '\0';
-	}
-}
-
 static void
 dispatch(struct policy_parser *p, int ac, char **av, int indented)
 {
@@ -708,7 +686,7 @@ policy_parser_line(struct policy_parser *p, const char *line, size_t len)
 	}
 	memcpy(buf, line, len);
 	buf[len] = '\0';
-	if ((ac = split(buf, av, MAX_WORDS)) < 0) {
+	if ((ac = textfile_split(buf, av, MAX_WORDS, 1)) < 0) {
 		perr(p, "more than %d words on one line", MAX_WORDS);
 		return;
 	}

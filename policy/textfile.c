@@ -168,3 +168,24 @@ textfile_check_line(const char *line, size_t len, char *err, size_t errlen)
 	}
 	return NULL;
 }
+
+int
+textfile_split(char *buf, char **av, int max, int comments)
+{
+	int ac = 0;
+	char *s = buf;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || (comments && *s == '#'))
+			return ac;
+		if (ac == max)
+			return -1;
+		av[ac++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t')
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}

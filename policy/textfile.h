@@ -37,4 +37,11 @@ int	textfile_next(const char *buf, size_t len, size_t *off,
 const char *textfile_check_line(const char *line, size_t len, char *err,
 	    size_t errlen);
 
+/*
+ * Split a line in place into words separated by spaces and tabs.  With
+ * comments, a word starting with '#' ends the line.  Returns the number
+ * of words, or -1 if there are more than max.
+ */
+int	textfile_split(char *buf, char **av, int max, int comments);
+
 #endif /* RAMPART_TEXTFILE_H */

@@ -270,27 +270,6 @@ totp_secrets_remove(struct totp_secrets *s, const char *user)
 
 /* ---- parsing ---- */
 
-static int
-split(char *buf, char **av, int max)
-{
-	int ac = 0;
-	char *s = buf;
-
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\0')
-			return ac;
-		if (ac == max)
-			return -1;
-		av[ac++] = s;
-		while (*s != '\0' && *s != ' ' && *s != '\t')
-			s++;
-		if (*s != '\0')
-			*s++ = '\0';
-	}
-}
-
 /* A decimal in [min, max] written without sign or leading zeros. */
 static int
 parse_num(const char *s, unsigned int min, unsigned int max,
@@ -560,7 +539,7 @@ parse_line(struct parser *p, const char *line, size_t len)
 	}
 	memcpy(buf, line, len);
 	buf[len] = '\0';
-	ac = split(buf, av, MAX_FIELDS);
+	ac = textfile_split(buf, av, MAX_FIELDS, 0);
 	if (ac == 0 || (ac > 0 && av[0][0] == '#')) {
 		if ((text = strndup(line, len)) == NULL ||
 		    add_item(p->s, NULL, text) != 0) {
