@@ -14,6 +14,12 @@
 #define CTL_DEFAULT_TOTP_SECRETS "/etc/rampart/totp.secrets"
 
 int	ctl_policy(int argc, char **argv);
+
+/* ctl_util.c: what every subcommand family shares. */
+/* A diag callback printing each message on stderr. */
+void	ctl_print_err(void *ctx, const char *msg);
+/* 1 if any argument after argv[0] is --help or -h. */
+int	ctl_help_wanted(int argc, char **argv);
 int	ctl_totp(int argc, char **argv);
 
 #endif /* RAMPART_CTL_H */

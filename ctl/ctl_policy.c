@@ -20,26 +20,6 @@
 #include "hostname.h"
 #include "policy.h"
 
-static void
-print_err(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fprintf(stderr, "%s\n", msg);
-}
-
-static int
-help_wanted(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static const char *const usage_text =
     "usage: rampartctl policy check FILE\n"
     "       rampartctl policy explain [-f FILE] [-a DATE] USER HOST PORT\n"
@@ -66,7 +46,7 @@ usage(FILE *f, int code)
 static int
 load(const char *path, struct policy **pol)
 {
-	if (policy_load_file(path, 0, print_err, NULL, pol) != 0) {
+	if (policy_load_file(path, 0, ctl_print_err, NULL, pol) != 0) {
 		fprintf(stderr, "%s: policy not loaded\n", path);
 		return -1;
 	}
@@ -227,7 +207,7 @@ ctl_policy(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage(stderr, CTL_USAGE);
-	if (help_wanted(argc, argv))
+	if (ctl_help_wanted(argc, argv))
 		return usage(stdout, CTL_OK);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);

@@ -113,26 +113,6 @@ usage(const char *text, FILE *f, int code)
 	return code;
 }
 
-static void
-print_err(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fprintf(stderr, "%s\n", msg);
-}
-
-static int
-help_wanted(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The message for a user name that conv_name_ok() refused, into buf. */
 static const char *
 bad_user_msg(const char *s, char *buf, size_t len)
@@ -185,7 +165,7 @@ secrets_open(const char *path, int may_create, struct totp_secrets **out,
 		}
 		return 0;
 	}
-	if (totp_secrets_load(path, 1, st.st_uid, st.st_gid, print_err, NULL,
+	if (totp_secrets_load(path, 1, st.st_uid, st.st_gid, ctl_print_err, NULL,
 	    out) != 0) {
 		fprintf(stderr, "%s: TOTP secrets not loaded; nothing "
 		    "changed\n", path);
@@ -1400,7 +1380,7 @@ ctl_totp(int argc, char **argv)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;
-		if (help_wanted(argc - 1, argv + 1))
+		if (ctl_help_wanted(argc - 1, argv + 1))
 			return usage(cmds[i].usage, stdout, CTL_OK);
 		if (oath_init() != OATH_OK) {
 			fprintf(stderr, "rampartctl: liboath failed to "
@@ -1409,7 +1389,7 @@ ctl_totp(int argc, char **argv)
 		}
 		return cmds[i].fn(argc - 1, argv + 1);
 	}
-	if (help_wanted(argc, argv))
+	if (ctl_help_wanted(argc, argv))
 		return family_usage(stdout, CTL_OK);
 	fprintf(stderr, "rampartctl: unknown totp command \"%s\"\n", argv[1]);
 	return family_usage(stderr, CTL_USAGE);
