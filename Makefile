@@ -202,8 +202,8 @@ fuzz: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # Rampart against Debian's OpenSSH sshd, side by side (root, network
-# namespaces, about 20 minutes; BENCH_QUICK=1 for a short run): writes
-# docs/performance.md.  See tests/bench/bench.py.
+# namespaces, under ten minutes on two CPUs; BENCH_QUICK=1 for a short
+# run): writes docs/performance.md.  See tests/bench/bench.py.
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%, \
 	     $(wildcard tests/bench/*.c))
 

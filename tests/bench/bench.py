@@ -26,8 +26,11 @@ to; a full run writes docs/performance.md, a quick run nothing unless this
 is set), BENCH_KEEP=1 (keep the temporary directory, for debugging).
 
 Must run as root.  Cleans up on exit and on SIGINT/SIGTERM/SIGHUP: every
-process it started, its namespaces, its temporary user and directory; and
-at start it removes what an earlier run that was killed with SIGKILL left.
+process it started, its namespaces, its temporary user and directory.  If
+it is killed with SIGKILL, its children get SIGTERM (PR_SET_PDEATHSIG; the
+gateway master, having changed its uid, does not), and the next run
+removes whatever is left: namespaces, processes in them, the delay line,
+the user and the directory of runs whose process is gone.
 """
 
 import argparse
@@ -47,6 +50,7 @@ import tempfile
 import time
 
 CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
 PREFIX = "rb"			# namespaces rb{c,g,t,d}PID, veths rbPIDx
 USER_COMMENT = "rampart bench (temporary)"
 TMP_PREFIX = "rampart-bench-"
@@ -98,10 +102,14 @@ def fmt_size(n):
 
 
 def enter_ns(ns):
-    """A preexec_fn that moves the child into network namespace ns."""
-    path = f"/run/netns/{ns}"
+    """A preexec_fn that moves the child into network namespace ns (None:
+    stay) and has it terminated if this process dies, even by SIGKILL."""
+    path = f"/run/netns/{ns}" if ns else None
 
     def enter():
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if path is None:
+            return
         fd = os.open(path, os.O_RDONLY)
         if _libc.setns(fd, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), f"setns {path}")
@@ -236,8 +244,7 @@ class Bench:
         kw.setdefault("stdout", subprocess.DEVNULL)
         if "stderr" not in kw:
             kw["stderr"] = self.logfile("misc")
-        p = subprocess.Popen(argv, preexec_fn=enter_ns(ns) if ns else None,
-                             **kw)
+        p = subprocess.Popen(argv, preexec_fn=enter_ns(ns), **kw)
         self.procs.append(p)
         return p
 
@@ -273,6 +280,18 @@ class Bench:
         """Remove what runs killed by SIGKILL left behind."""
         def dead(pid):
             return not os.path.exists(f"/proc/{pid}")
+        for pid in os.listdir("/proc"):	# a delay line holds two tuns
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if not argv[0].endswith(b"/delayline"):
+                continue
+            for a in argv:
+                m = re.fullmatch(PREFIX.encode() + rb"d(\d+)", a)
+                if m and dead(m.group(1).decode()):
+                    os.kill(int(pid), signal.SIGKILL)
         for path in glob.glob(f"/run/netns/{PREFIX}[cgtd]*"):
             m = re.fullmatch(PREFIX + r"[cgtd](\d+)", os.path.basename(path))
             if m and dead(m.group(1)):
@@ -805,8 +824,10 @@ LoginGraceTime 30
         for srv in SERVERS:
             if self.gw[srv].poll() is not None:
                 name = "rampart.log" if srv == "rampart" else "sshd.log"
-                raise BenchError(f"{srv} died during the run: "
-                                 f"{self.tail(name)}")
+                rc = self.gw[srv].returncode
+                how = f"signal {-rc}" if rc < 0 else f"exit {rc}"
+                raise BenchError(f"{srv} died during the run ({how}): "
+                                 f"{self.tail(name, 2)}")
         self.res["elapsed"] = time.monotonic() - self.t0
 
 
@@ -1012,8 +1033,8 @@ def machine():
                  "openssh-server"])
     lib = first(["dpkg-query", "-W", "-f", "${Version}", "libssh-4"])
     head = first(["git", "rev-parse", "--short", "HEAD"])
-    dirty = first(["git", "status", "--porcelain", "--", "gateway",
-                   "policy", "common", "audit"])
+    dirty = first(["git", "status", "--porcelain", "--untracked-files=no",
+                   "--", ".", ":!docs", ":!tests"])
     return {
         "date": first(["date", "-u"]),
         "nproc": first(["nproc"]),
@@ -1021,8 +1042,10 @@ def machine():
         "kernel": first(["uname", "-r"]),
         "openssh": f"{first(['ssh', '-V'])}; openssh-server {ver}",
         "libssh": f"libssh-4 {lib} (Debian)",
-        "rampart": head + (" with uncommitted changes in the gateway "
-                           "sources" if dirty else ""),
+        "rampart": head + (" with uncommitted changes in " +
+                           ", ".join(sorted(set(
+                               line[3:] for line in dirty.splitlines())))
+                           if dirty else ""),
     }
 
 
@@ -1104,6 +1127,9 @@ def main():
         raise Interrupted(signal.Signals(sig).name)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, interrupted)
+    # A SIGTERM to a wrapper that started us (make's shell, a pyenv shim)
+    # reaches us too.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     bench = Bench(args)
     rc = 0
     try:
