@@ -9,6 +9,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,7 +301,7 @@ on_accept(struct master *m, int lfd)
 	struct addr peer;
 	char why[128], p[ADDR_STRLEN];
 	unsigned int port;
-	int fd, n;
+	int fd, n, one = 1;
 
 	for (n = 0; n < 64; n++) {
 		sl = sizeof(ss);
@@ -323,6 +325,13 @@ on_accept(struct master *m, int lfd)
 			audit_refused(m, &peer, port, why);
 			continue;
 		}
+		/*
+		 * SSH sends small packets back to back during key exchange and
+		 * authentication; without this each waits for a delayed ACK
+		 * (measured: ~45 ms, three times per login).
+		 */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		spawn(m, fd, &peer, port);
 		close(fd);
 	}

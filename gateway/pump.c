@@ -22,6 +22,11 @@
  * the current window (libssh-server.md 2.3): pump_service() does that
  * with TOPUP_WINDOW whenever the channel has consumed another TOPUP_EVERY
  * bytes and nothing is pending, and forwards whatever the read returns.
+ * 8 MiB was measured to reach 0.9x plain TCP at 50 ms (4 MiB: 0.73x).
+ * The price: a client may send up to that much ahead of a destination
+ * that stops reading, per channel, so a session's worst case is
+ * max-channels x 8 MiB (256 MiB with the default 32) -- bounded by the
+ * policy's limits, and only for an authenticated user.
  */
 #include <sys/socket.h>
 
@@ -34,7 +39,7 @@
 #include "log.h"
 #include "session_int.h"
 
-#define TOPUP_WINDOW	(4u << 20)
+#define TOPUP_WINDOW	(8u << 20)
 #define TOPUP_EVERY	(256u << 10)
 
 /* Where a top-up read lands; untouched pages cost no memory. */
