@@ -79,13 +79,11 @@ perr(struct config_parser *p, const char *fmt, ...)
 static void
 perr(struct config_parser *p, const char *fmt, ...)
 {
-	char msg[DIAG_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_vat(&p->d, p->file, p->line, fmt, ap);
 	va_end(ap);
-	diag_at(&p->d, p->file, p->line, "%s", msg);
 }
 
 /* An untrusted word made safe to quote in a message. */
@@ -644,14 +642,13 @@ parse_line(struct config_parser *p, const char *line, size_t len)
 	int ac;
 
 	p->line++;
-	if (textfile_check_line(line, len, err, sizeof(err)) != NULL) {
-		perr(p, "%s", err);
-		return;
-	}
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	if ((ac = textfile_split(buf, av, MAX_WORDS, 1)) < 0) {
-		perr(p, "more than %d words on one line", MAX_WORDS);
+	ac = textfile_words(line, len, buf, av, MAX_WORDS, 1, err,
+	    sizeof(err));
+	if (ac == -1 || ac == -2) {
+		if (ac == -1)
+			perr(p, "%s", err);
+		else
+			perr(p, "more than %d words on one line", MAX_WORDS);
 		return;
 	}
 	if (ac > 0)

@@ -11,15 +11,23 @@ void
 diag_at(struct diag *d, const char *file, unsigned long line,
     const char *fmt, ...)
 {
-	char msg[DIAG_MSG_MAX], body[DIAG_MSG_MAX];
 	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vat(d, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_vat(struct diag *d, const char *file, unsigned long line,
+    const char *fmt, va_list ap)
+{
+	char msg[DIAG_MSG_MAX], body[DIAG_MSG_MAX];
 
 	d->count++;
 	if (d->fn == NULL)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
 	if (line > 0)
 		snprintf(msg, sizeof(msg), "%s:%lu: %s", file, line, body);
 	else

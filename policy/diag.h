@@ -9,6 +9,7 @@
 #ifndef RAMPART_DIAG_H
 #define RAMPART_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Longest single message handed to a callback, including NUL. */
@@ -25,6 +26,10 @@ struct diag {
 /* Report "file:line: message".  line 0 omits the line number. */
 void	diag_at(struct diag *d, const char *file, unsigned long line,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The same with a va_list, for parsers' own printf-like reporters. */
+void	diag_vat(struct diag *d, const char *file, unsigned long line,
+	    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /*
  * Copy an untrusted string into buf for use inside a message: printable

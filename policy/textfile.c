@@ -189,3 +189,18 @@ textfile_split(char *buf, char **av, int max, int comments)
 			*s++ = '\0';
 	}
 }
+
+int
+textfile_words(const char *line, size_t len, char *buf, char **av, int max,
+    int comments, char *err, size_t errlen)
+{
+	int ac;
+
+	if (textfile_check_line(line, len, err, errlen) != NULL)
+		return -1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if ((ac = textfile_split(buf, av, max, comments)) < 0)
+		return -2;
+	return ac;
+}

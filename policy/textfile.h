@@ -44,4 +44,13 @@ const char *textfile_check_line(const char *line, size_t len, char *err,
  */
 int	textfile_split(char *buf, char **av, int max, int comments);
 
+/*
+ * The two steps every line-based parser takes: check the line
+ * (textfile_check_line), then copy it into buf (TEXTFILE_LINE_MAX + 1
+ * bytes) and split it (textfile_split).  Returns the word count; -1 with
+ * the reason in err for a bad line, -2 for more than max words.
+ */
+int	textfile_words(const char *line, size_t len, char *buf, char **av,
+	    int max, int comments, char *err, size_t errlen);
+
 #endif /* RAMPART_TEXTFILE_H */

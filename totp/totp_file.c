@@ -68,13 +68,11 @@ perr(struct parser *p, const char *fmt, ...)
 static void
 perr(struct parser *p, const char *fmt, ...)
 {
-	char msg[DIAG_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_vat(&p->d, p->file, p->line, fmt, ap);
 	va_end(ap);
-	diag_at(&p->d, p->file, p->line, "%s", msg);
 }
 
 static void
@@ -533,13 +531,12 @@ parse_line(struct parser *p, const char *line, size_t len)
 	int ac;
 
 	p->line++;
-	if (textfile_check_line(line, len, err, sizeof(err)) != NULL) {
+	ac = textfile_words(line, len, buf, av, MAX_FIELDS, 0, err,
+	    sizeof(err));
+	if (ac == -1) {
 		perr(p, "%s", err);
 		return;
 	}
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	ac = textfile_split(buf, av, MAX_FIELDS, 0);
 	if (ac == 0 || (ac > 0 && av[0][0] == '#')) {
 		if ((text = strndup(line, len)) == NULL ||
 		    add_item(p->s, NULL, text) != 0) {
