@@ -46,19 +46,26 @@ endif
 HARDEN	:= -fstack-protector-strong -fstack-clash-protection \
 	   -fcf-protection -fPIE
 CFLAGS	?=
-CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Icommon -Iaudit -Itotp -Igateway -Ictl
+CPPFLAGS += -D_GNU_SOURCE -Ipolicy -Icommon -Iaudit -Itotp -Igateway -Ictl \
+	    -Iknockd
 ALL_CFLAGS = -std=c11 $(OPT) $(HARDEN) $(WARN) -MMD -MP $(CFLAGS)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDSAN)
 
 LIBS_POLICY := -lsodium
 LIBS_CTL    := -loath -lqrencode -lsodium
-LIBS_GW     := -lssh -lcares -lseccomp -lcap-ng -loath -lsodium
+LIBS_GW     := -lssh -lcares -lseccomp -lcap-ng -loath -lsodium \
+	       -lnftables
+LIBS_KNOCKD := -lnftables -lseccomp -lcap-ng -lsodium
+LIBS_KNOCK  := -lsodium
 
-# Libraries: policy/ (the language), common/ + audit/ + gateway/ (all of
-# the gateway but its main), so unit tests and fuzzers link the real code.
+# Libraries: policy/ (the language), common/ + audit/ + gateway/ +
+# knockd/ (all of the daemons but their mains), so unit tests and fuzzers
+# link the real code.
 POLICY_SRC := $(wildcard policy/*.c)
+KNOCK_MAINS := knockd/knockd.c knockd/knock.c
 CORE_SRC   := $(wildcard common/*.c audit/*.c totp/*.c) \
-	      $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+	      $(filter-out gateway/main.c,$(wildcard gateway/*.c)) \
+	      $(filter-out $(KNOCK_MAINS),$(wildcard knockd/*.c))
 CTL_SRC    := $(wildcard ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
@@ -70,10 +77,13 @@ LIBPOLICY  := $(BUILD)/lib/libpolicy.a
 LIBCORE    := $(BUILD)/lib/libcore.a
 CTL_BIN    := $(BUILD)/bin/rampartctl
 GW_BIN     := $(if $(wildcard gateway/main.c),$(BUILD)/bin/rampart-gateway)
-BIN        := $(CTL_BIN) $(GW_BIN)
+KNOCKD_BIN := $(if $(wildcard knockd/knockd.c),$(BUILD)/bin/rampart-knockd)
+KNOCK_BIN  := $(if $(wildcard knockd/knock.c),$(BUILD)/bin/rampart-knock)
+KNOCK_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(KNOCK_MAINS)))
+BIN        := $(CTL_BIN) $(GW_BIN) $(KNOCKD_BIN) $(KNOCK_BIN)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ALL_OBJ    := $(POLICY_OBJ) $(CORE_OBJ) $(CTL_OBJ) \
-	      $(if $(GW_BIN),$(GW_OBJ))
+	      $(if $(GW_BIN),$(GW_OBJ)) $(KNOCK_OBJ)
 
 # Fuzzers always build with clang's libFuzzer, ASan and UBSan, and link
 # every library source (the linker keeps what each target uses).
@@ -81,13 +91,14 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	      -fno-sanitize-recover=all -D_GNU_SOURCE -Ipolicy -Icommon \
-	      -Iaudit -Itotp -Igateway
+	      -Iaudit -Itotp -Igateway -Iknockd
 
 DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	liboath-dev libqrencode-dev oathtool zbar-tools \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
-	netcat-openbsd python3 ssh-audit procps mandoc systemd
+	netcat-openbsd python3 ssh-audit procps mandoc systemd \
+	libnftables-dev nftables
 
 .PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
 	install deps bench \
@@ -117,7 +128,21 @@ $(CTL_BIN): $(CTL_OBJ) $(LIBCORE) $(LIBPOLICY)
 $(BUILD)/bin/rampart-gateway: $(GW_OBJ) $(LIBCORE) $(LIBPOLICY)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_GW)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(LIBS_GW)
+
+$(BUILD)/bin/rampart-knockd: $(BUILD)/obj/knockd/knockd.o $(LIBCORE) \
+	    $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed \
+		$(LIBS_KNOCKD)
+
+$(BUILD)/bin/rampart-knock: $(BUILD)/obj/knockd/knock.o $(LIBCORE) \
+	    $(LIBPOLICY)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed \
+		$(LIBS_KNOCK)
 
 # The gateway with test hooks (-X): only for the tests that need them,
 # never installed.
@@ -162,7 +187,7 @@ endif
 # Real peers in network namespaces (root); each script is bounded in time
 # and cleans up after itself.
 integration: $(BIN) $(GW_TEST_BIN)
-	$(Q)for t in tests/gateway/test_*.sh; do \
+	$(Q)for t in tests/gateway/test_*.sh $(wildcard tests/knock/test_*.sh); do \
 		echo "== $$t"; \
 		BUILD=$(BUILD) RAMPARTCTL=$(CTL_BIN) timeout 900 sh $$t || \
 		    exit 1; \

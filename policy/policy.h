@@ -78,6 +78,22 @@ int	policy_user_has_key(const struct policy_user *u, const uint8_t *blob,
 void	policy_user_limits(const struct policy_user *u,
 	    struct policy_limits *out);
 
+/*
+ * Knocking (docs/PROTOCOL.knock).  1 if u may log in only from an address
+ * u opened with a knock ("knock required" on the user, or at top level
+ * unless the user says "knock optional").
+ */
+int	policy_user_knock_required(const struct policy_user *u);
+
+/*
+ * Find the ssh-ed25519 key of u -- from "key", "keys-file" or "knock-key"
+ * lines -- whose key_id (SHA-256 of its key blob) is key_id, and copy its
+ * 32-byte public key to pk.  1 if found, else 0.  "knock-key" keys may
+ * knock but are never accepted by policy_user_has_key() for login.
+ */
+int	policy_user_knock_key(const struct policy_user *u,
+	    const uint8_t key_id[32], uint8_t pk[32]);
+
 struct policy_verdict {
 	struct addr	addr;
 	int		allowed;
