@@ -36,13 +36,14 @@
 #define RATE_MAX	1000000UL
 
 enum kw_type {
-	T_PATH,		/* an absolute path */
+	T_PATH,		/* an absolute path (size: of the field) */
 	T_OPTPATH,	/* an absolute path, or "none" */
 	T_DURATION,	/* conv_duration, in [min, max] seconds */
 	T_ULONG,	/* conv_uint into an unsigned long */
 	T_SIZE,		/* conv_uint into a size_t */
 	T_NFTNAME,	/* an nftables identifier */
-	T_YESNO,
+	T_USER,		/* a login name, not root */
+	T_CHOICE,	/* one word of a list, into an int */
 	T_OTHER,	/* its own handler */
 };
 
@@ -55,6 +56,8 @@ struct knockd_parser {
 	unsigned long		 key_line[KNOCKD_CONF_MAX_KEYS];
 };
 
+struct choice;
+
 struct keyword {
 	const char	*name;
 	enum kw_type	 type;
@@ -63,6 +66,7 @@ struct keyword {
 	unsigned long	 min, max;
 	int		 maxargs;	/* at least one value, at most this */
 	int		 repeat;	/* may appear on several lines */
+	const struct choice *choices;	/* T_CHOICE */
 	const char	*usage;
 	int		(*fn)(struct knockd_parser *, const struct keyword *,
 			    int, char **);
@@ -111,60 +115,115 @@ knockd_conf_defaults(struct knockd_conf *c)
 
 /* ---- typed values ---- */
 
-static int
-set_path(struct knockd_parser *p, const char *what, const char *s, char *out,
-    size_t len)
-{
-	char tmp[80];
+struct choice {
+	const char	*name;
+	int		 value;
+};
 
-	if (s[0] != '/') {
-		perr(p, "%s: path must be absolute: \"%s\"", what,
-		    q(s, tmp, sizeof(tmp)));
-		return -1;
-	}
-	if (strlen(s) >= len) {
-		perr(p, "%s: path is longer than %zu bytes", what, len - 1);
-		return -1;
-	}
-	snprintf(out, len, "%s", s);
-	return 0;
-}
+static const struct choice yes_no[] = {
+	{ "yes", 1 }, { "no", 0 }, { NULL, 0 }
+};
+static const struct choice modes[] = {
+	{ "source", KNOCKD_MODE_SOURCE }, { "explicit", KNOCKD_MODE_EXPLICIT },
+	{ "both", KNOCKD_MODE_BOTH }, { NULL, 0 }
+};
+static const struct choice levels[] = {
+	{ "error", LOG_LVL_ERROR }, { "info", LOG_LVL_INFO },
+	{ "verbose", LOG_LVL_VERBOSE }, { "debug", LOG_LVL_DEBUG },
+	{ NULL, 0 }
+};
 
-/* What nft accepts unquoted: a letter, then letters, digits and '_'. */
-static int
-set_nftname(struct knockd_parser *p, const char *what, const char *s,
-    char *out, size_t len)
+#define NFT_FIRST	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define NFT_CHARS	NFT_FIRST "0123456789_"
+
+/* What is wrong with a text value of kw's type, or NULL if nothing. */
+static const char *
+text_problem(const struct keyword *kw, const char *s, char *why, size_t len)
 {
-	char tmp[80];
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= len || strchr("abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", s[0]) == NULL ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_") != n) {
-		perr(p, "%s: \"%s\" is not an nftables name (a letter, then "
-		    "letters, digits or '_'; at most %zu characters)", what,
-		    q(s, tmp, sizeof(tmp)), len - 1);
-		return -1;
+	switch (kw->type) {
+	case T_PATH:
+	case T_OPTPATH:
+		if (s[0] != '/')
+			return "is not an absolute path";
+		if (n < kw->size)
+			return NULL;
+		snprintf(why, len, "is longer than %zu bytes", kw->size - 1);
+		return why;
+	case T_NFTNAME:
+		/* What nft accepts unquoted. */
+		if (n > 0 && n < kw->size && strchr(NFT_FIRST, s[0]) != NULL &&
+		    strspn(s, NFT_CHARS) == n)
+			return NULL;
+		snprintf(why, len, "is not an nftables name (a letter, then "
+		    "letters, digits or '_'; at most %zu characters)",
+		    kw->size - 1);
+		return why;
+	case T_USER:
+		if (strcmp(s, "root") == 0)
+			return "is refused: knockd parses network bytes and "
+			    "keeps only CAP_NET_ADMIN, never root";
+		if (conv_name_ok(s, kw->size - 1))
+			return NULL;
+		snprintf(why, len, "is not a valid user name (lower case "
+		    "letters, digits, '_', '-', '.'; starting with a letter "
+		    "or '_'; at most %zu characters)", kw->size - 1);
+		return why;
+	default:
+		return NULL;
 	}
-	snprintf(out, len, "%s", s);
-	return 0;
 }
 
-/* conv_duration, with the range said in both directions. */
+/* "source, explicit or both" */
+static void
+choice_list(const struct choice *ch, char *buf, size_t len)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; ch[i].name != NULL; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+		    i == 0 ? "" : ch[i + 1].name == NULL ? " or " : ", ",
+		    ch[i].name);
+}
+
+static int
+set_choice(const struct keyword *kw, const char *s, int *out, char *why,
+    size_t len)
+{
+	char list[128];
+	size_t i;
+
+	for (i = 0; kw->choices[i].name != NULL; i++) {
+		if (strcasecmp(kw->choices[i].name, s) == 0) {
+			*out = kw->choices[i].value;
+			return 0;
+		}
+	}
+	choice_list(kw->choices, list, sizeof(list));
+	snprintf(why, len, "is not %s", list);
+	return -1;
+}
+
+/*
+ * conv_duration over its whole range, then the keyword's range said in
+ * both directions ("0s" is out of range, not garbage).
+ */
 static int
 set_duration(struct knockd_parser *p, const struct keyword *kw,
     const char *s, unsigned long *out)
 {
 	char err[DIAG_MSG_MAX], lo[32], hi[32], tmp[80];
 	unsigned long v = 0;
+	int zero = s[0] == '0' && strspn(s, "0smhd") == strlen(s);
 
-	if (conv_duration(s, (unsigned long)-1, &v, err, sizeof(err)) != 0 &&
-	    !(s[0] == '0' && strspn(s, "0smhd") == strlen(s))) {
+	if (!zero && conv_duration(s, (unsigned long)-1, &v, err,
+	    sizeof(err)) != 0) {
 		perr(p, "%s: %s", kw->name, err);
 		return -1;
 	}
-	if (s[0] == '0' || v < kw->min || v > kw->max) {
+	if (zero || v < kw->min || v > kw->max) {
 		conv_duration_str(kw->min, lo, sizeof(lo));
 		conv_duration_str(kw->max, hi, sizeof(hi));
 		perr(p, "%s: duration \"%s\" is out of range (%s to %s)",
@@ -176,19 +235,20 @@ set_duration(struct knockd_parser *p, const struct keyword *kw,
 }
 
 static int
-set_yesno(struct knockd_parser *p, const char *what, const char *s, int *out)
+set_number(struct knockd_parser *p, const struct keyword *kw, const char *s,
+    char *field)
 {
-	char tmp[80];
+	char err[DIAG_MSG_MAX];
+	unsigned long v;
 
-	if (strcasecmp(s, "yes") == 0)
-		*out = 1;
-	else if (strcasecmp(s, "no") == 0)
-		*out = 0;
-	else {
-		perr(p, "%s: \"%s\" is not yes or no", what,
-		    q(s, tmp, sizeof(tmp)));
+	if (conv_uint(s, kw->min, kw->max, &v, err, sizeof(err)) != 0) {
+		perr(p, "%s: %s", kw->name, err);
 		return -1;
 	}
+	if (kw->type == T_SIZE)
+		*(size_t *)(void *)field = v;
+	else
+		*(unsigned long *)(void *)field = v;
 	return 0;
 }
 
@@ -196,38 +256,34 @@ set_yesno(struct knockd_parser *p, const char *what, const char *s, int *out)
 static int
 set_typed(struct knockd_parser *p, const struct keyword *kw, const char *s)
 {
-	char err[DIAG_MSG_MAX], *field = (char *)&p->c + kw->off;
-	unsigned long v;
+	char why[DIAG_MSG_MAX], tmp[80], *field = (char *)&p->c + kw->off;
+	const char *bad = NULL;
 
 	switch (kw->type) {
+	case T_DURATION:
+		return set_duration(p, kw, s, (unsigned long *)(void *)field);
+	case T_ULONG:
+	case T_SIZE:
+		return set_number(p, kw, s, field);
+	case T_CHOICE:
+		if (set_choice(kw, s, (int *)(void *)field, why,
+		    sizeof(why)) != 0)
+			bad = why;
+		break;
 	case T_OPTPATH:
 		if (strcasecmp(s, "none") == 0) {
 			field[0] = '\0';
 			return 0;
 		}
 		/* FALLTHROUGH */
-	case T_PATH:
-		return set_path(p, kw->name, s, field, kw->size);
-	case T_NFTNAME:
-		return set_nftname(p, kw->name, s, field, kw->size);
-	case T_YESNO:
-		return set_yesno(p, kw->name, s, (int *)(void *)field);
-	case T_DURATION:
-		return set_duration(p, kw, s, (unsigned long *)(void *)field);
-	case T_ULONG:
-	case T_SIZE:
-		if (conv_uint(s, kw->min, kw->max, &v, err, sizeof(err)) != 0) {
-			perr(p, "%s: %s", kw->name, err);
-			return -1;
-		}
-		if (kw->type == T_SIZE)
-			*(size_t *)(void *)field = v;
-		else
-			*(unsigned long *)(void *)field = v;
-		return 0;
-	case T_OTHER:
+	default:
+		if ((bad = text_problem(kw, s, why, sizeof(why))) == NULL)
+			snprintf(field, kw->size, "%s", s);
 		break;
 	}
+	if (bad == NULL)
+		return 0;
+	perr(p, "%s: \"%s\" %s", kw->name, q(s, tmp, sizeof(tmp)), bad);
 	return -1;
 }
 
@@ -337,7 +393,8 @@ kw_serverkey(struct knockd_parser *p, const struct keyword *kw, int ac,
     char **av)
 {
 	struct knockd_conf *c = &p->c;
-	char tmp[80];
+	char tmp[80], why[DIAG_MSG_MAX];
+	const char *bad;
 	size_t i;
 	int j;
 
@@ -355,72 +412,15 @@ kw_serverkey(struct knockd_parser *p, const struct keyword *kw, int ac,
 			    "old one)", kw->name, KNOCKD_CONF_MAX_KEYS);
 			return -1;
 		}
-		if (set_path(p, kw->name, av[j],
-		    c->server_keys[c->nserver_keys], PATH_MAX) != 0)
+		if ((bad = text_problem(kw, av[j], why, sizeof(why))) != NULL) {
+			perr(p, "%s: \"%s\" %s", kw->name, q(av[j], tmp,
+			    sizeof(tmp)), bad);
 			return -1;
+		}
+		snprintf(c->server_keys[c->nserver_keys], PATH_MAX, "%s",
+		    av[j]);
 		p->key_line[c->nserver_keys++] = p->line;
 	}
-	return 0;
-}
-
-static int
-kw_mode(struct knockd_parser *p, const struct keyword *kw, int ac,
-    char **av)
-{
-	char tmp[80];
-
-	(void)ac;
-	if (strcasecmp(av[1], "source") == 0)
-		p->c.address_mode = KNOCKD_MODE_SOURCE;
-	else if (strcasecmp(av[1], "explicit") == 0)
-		p->c.address_mode = KNOCKD_MODE_EXPLICIT;
-	else if (strcasecmp(av[1], "both") == 0)
-		p->c.address_mode = KNOCKD_MODE_BOTH;
-	else {
-		perr(p, "%s: \"%s\" is not source, explicit or both",
-		    kw->name, q(av[1], tmp, sizeof(tmp)));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-kw_user(struct knockd_parser *p, const struct keyword *kw, int ac,
-    char **av)
-{
-	char tmp[80];
-
-	(void)ac;
-	if (!conv_name_ok(av[1], USER_MAX)) {
-		perr(p, "%s: \"%s\" is not a valid user name (lower case "
-		    "letters, digits, '_', '-', '.'; starting with a letter or "
-		    "'_'; at most %zu characters)", kw->name,
-		    q(av[1], tmp, sizeof(tmp)), USER_MAX);
-		return -1;
-	}
-	if (strcmp(av[1], "root") == 0) {
-		perr(p, "%s: knockd must not run as root (it parses network "
-		    "bytes; it keeps only CAP_NET_ADMIN)", kw->name);
-		return -1;
-	}
-	snprintf(p->c.user, sizeof(p->c.user), "%s", av[1]);
-	return 0;
-}
-
-static int
-kw_loglevel(struct knockd_parser *p, const struct keyword *kw, int ac,
-    char **av)
-{
-	enum log_level lv;
-	char tmp[80];
-
-	(void)ac;
-	if (log_level_parse(av[1], &lv) != 0) {
-		perr(p, "%s: \"%s\" is not a log level (error, info, verbose, "
-		    "debug)", kw->name, q(av[1], tmp, sizeof(tmp)));
-		return -1;
-	}
-	p->c.log_level = (int)lv;
 	return 0;
 }
 
@@ -430,62 +430,63 @@ kw_loglevel(struct knockd_parser *p, const struct keyword *kw, int ac,
 #define NOF	0, 0
 
 static const struct keyword keywords[] = {
-	{ "ListenAddress", T_OTHER, NOF, 0, 0, 1, 1, "ListenAddress ADDR",
-	    kw_listen },
-	{ "ListenPort", T_OTHER, NOF, 0, 0, 1, 0, "ListenPort N",
+	{ "ListenAddress", T_OTHER, NOF, 0, 0, 1, 1, NULL,
+	    "ListenAddress ADDR", kw_listen },
+	{ "ListenPort", T_OTHER, NOF, 0, 0, 1, 0, NULL, "ListenPort N",
 	    kw_listenport },
-	{ "ServerKey", T_OTHER, NOF, 0, 0, KNOCKD_CONF_MAX_KEYS, 1,
-	    "ServerKey /PATH [/OLDPATH]", kw_serverkey },
-	{ "Policy", T_PATH, F(policy), 0, 0, 1, 0, "Policy /PATH", NULL },
-	{ "Ports", T_OTHER, NOF, 0, 0, 1, 0, "Ports PORT[,PORT...]",
+	{ "ServerKey", T_PATH, 0, PATH_MAX, 0, 0, KNOCKD_CONF_MAX_KEYS, 1,
+	    NULL, "ServerKey /PATH [/OLDPATH]", kw_serverkey },
+	{ "Policy", T_PATH, F(policy), 0, 0, 1, 0, NULL, "Policy /PATH",
+	    NULL },
+	{ "Ports", T_OTHER, NOF, 0, 0, 1, 0, NULL, "Ports PORT[,PORT...]",
 	    kw_ports },
-	{ "AddressMode", T_OTHER, NOF, 0, 0, 1, 0,
-	    "AddressMode source|explicit|both", kw_mode },
-	{ "KnockWindow", T_DURATION, F(window), 5, 120, 1, 0,
+	{ "AddressMode", T_CHOICE, F(address_mode), 0, 0, 1, 0, modes,
+	    "AddressMode source|explicit|both", NULL },
+	{ "KnockWindow", T_DURATION, F(window), 5, 120, 1, 0, NULL,
 	    "KnockWindow DURATION", NULL },
-	{ "OpenTime", T_DURATION, F(open_time), 1, 3600, 1, 0,
+	{ "OpenTime", T_DURATION, F(open_time), 1, 3600, 1, 0, NULL,
 	    "OpenTime DURATION", NULL },
-	{ "OpenRate", T_ULONG, B(open_rate), 1, RATE_MAX, 1, 0, "OpenRate N",
-	    NULL },
+	{ "OpenRate", T_ULONG, B(open_rate), 1, RATE_MAX, 1, 0, NULL,
+	    "OpenRate N", NULL },
 	{ "ReturningRate", T_ULONG, B(returning_rate), 1, RATE_MAX, 1, 0,
-	    "ReturningRate N", NULL },
+	    NULL, "ReturningRate N", NULL },
 	{ "ReturningTime", T_DURATION, B(returning_time), 60, 90 * DAY, 1, 0,
-	    "ReturningTime DURATION", NULL },
-	{ "SourceRate", T_ULONG, B(source_rate), 1, RATE_MAX, 1, 0,
+	    NULL, "ReturningTime DURATION", NULL },
+	{ "SourceRate", T_ULONG, B(source_rate), 1, RATE_MAX, 1, 0, NULL,
 	    "SourceRate N", NULL },
-	{ "SourceBurst", T_ULONG, B(source_burst), 1, RATE_MAX, 1, 0,
+	{ "SourceBurst", T_ULONG, B(source_burst), 1, RATE_MAX, 1, 0, NULL,
 	    "SourceBurst N", NULL },
-	{ "UserRate", T_ULONG, B(user_rate), 1, 600, 1, 0, "UserRate N",
-	    NULL },
-	{ "UserBurst", T_ULONG, B(user_burst), 1, 1000, 1, 0, "UserBurst N",
-	    NULL },
+	{ "UserRate", T_ULONG, B(user_rate), 1, 600, 1, 0, NULL,
+	    "UserRate N", NULL },
+	{ "UserBurst", T_ULONG, B(user_burst), 1, 1000, 1, 0, NULL,
+	    "UserBurst N", NULL },
 	{ "SeenCacheSize", T_SIZE, F(seen_cache), TABLE_MIN, TABLE_MAX, 1, 0,
-	    "SeenCacheSize N", NULL },
+	    NULL, "SeenCacheSize N", NULL },
 	{ "ReplayCacheSize", T_SIZE, F(replay_cache), TABLE_MIN, TABLE_MAX, 1,
-	    0, "ReplayCacheSize N", NULL },
+	    0, NULL, "ReplayCacheSize N", NULL },
 	{ "SourceTableSize", T_SIZE, B(source_table), TABLE_MIN, TABLE_MAX, 1,
-	    0, "SourceTableSize N", NULL },
+	    0, NULL, "SourceTableSize N", NULL },
 	{ "ReturningTableSize", T_SIZE, B(returning_table), TABLE_MIN,
-	    TABLE_MAX, 1, 0, "ReturningTableSize N", NULL },
-	{ "BindSocket", T_OPTPATH, F(bind_socket), 0, 0, 1, 0,
+	    TABLE_MAX, 1, 0, NULL, "ReturningTableSize N", NULL },
+	{ "BindSocket", T_OPTPATH, F(bind_socket), 0, 0, 1, 0, NULL,
 	    "BindSocket /PATH | none", NULL },
-	{ "User", T_OTHER, NOF, 0, 0, 1, 0, "User NAME", kw_user },
-	{ "AuditLog", T_PATH, F(audit_log), 0, 0, 1, 0, "AuditLog /PATH",
-	    NULL },
-	{ "MetricsFile", T_OPTPATH, F(metrics_file), 0, 0, 1, 0,
+	{ "User", T_USER, F(user), 0, 0, 1, 0, NULL, "User NAME", NULL },
+	{ "AuditLog", T_PATH, F(audit_log), 0, 0, 1, 0, NULL,
+	    "AuditLog /PATH", NULL },
+	{ "MetricsFile", T_OPTPATH, F(metrics_file), 0, 0, 1, 0, NULL,
 	    "MetricsFile /PATH | none", NULL },
 	{ "MetricsInterval", T_DURATION, F(metrics_interval), 1, 3600, 1, 0,
-	    "MetricsInterval DURATION", NULL },
-	{ "NftTable", T_NFTNAME, F(nft_table), 0, 0, 1, 0, "NftTable NAME",
+	    NULL, "MetricsInterval DURATION", NULL },
+	{ "NftTable", T_NFTNAME, F(nft_table), 0, 0, 1, 0, NULL,
+	    "NftTable NAME", NULL },
+	{ "NftSet4", T_NFTNAME, F(nft_set4), 0, 0, 1, 0, NULL, "NftSet4 NAME",
 	    NULL },
-	{ "NftSet4", T_NFTNAME, F(nft_set4), 0, 0, 1, 0, "NftSet4 NAME",
+	{ "NftSet6", T_NFTNAME, F(nft_set6), 0, 0, 1, 0, NULL, "NftSet6 NAME",
 	    NULL },
-	{ "NftSet6", T_NFTNAME, F(nft_set6), 0, 0, 1, 0, "NftSet6 NAME",
-	    NULL },
-	{ "NftCreate", T_YESNO, F(nft_create), 0, 0, 1, 0, "NftCreate yes|no",
-	    NULL },
-	{ "LogLevel", T_OTHER, NOF, 0, 0, 1, 0,
-	    "LogLevel error|info|verbose|debug", kw_loglevel },
+	{ "NftCreate", T_CHOICE, F(nft_create), 0, 0, 1, 0, yes_no,
+	    "NftCreate yes|no", NULL },
+	{ "LogLevel", T_CHOICE, F(log_level), 0, 0, 1, 0, levels,
+	    "LogLevel error|info|verbose|debug", NULL },
 };
 
 #undef F
@@ -603,15 +604,14 @@ knockd_conf_load(const char *path, struct knockd_conf *c, diag_fn *fn,
     void *ctx)
 {
 	struct diag d = { fn, ctx, 0 };
-	char err[DIAG_MSG_MAX], *buf;
-	size_t len;
-	int r;
+	char err[DIAG_MSG_MAX], *buf = NULL;
+	size_t len = 0;
+	int r = -1;
 
-	if (textfile_read(path, &buf, &len, err, sizeof(err)) != 0) {
+	if (textfile_read(path, &buf, &len, err, sizeof(err)) == 0)
+		r = knockd_conf_load_buf(path, buf, len, c, fn, ctx);
+	else
 		diag_at(&d, path, 0, "%s", err);
-		return -1;
-	}
-	r = knockd_conf_load_buf(path, buf, len, c, fn, ctx);
 	free(buf);
 	return r;
 }
@@ -631,69 +631,83 @@ knockd_conf_nft(const struct knockd_conf *c, struct knock_nft_conf *n)
 
 /* ---- dump ---- */
 
+/* The keywords with a handler of their own, in their own syntax. */
 static void
-dump_typed(const struct knockd_conf *c, const struct keyword *kw, FILE *f)
+dump_other(const struct knockd_conf *c, const struct keyword *kw,
+    const char *name, FILE *f)
 {
-	const char *field = (const char *)c + kw->off;
-	char lower[32], buf[32];
-	size_t i;
-
-	for (i = 0; kw->name[i] != '\0' && i < sizeof(lower) - 1; i++)
-		lower[i] = (char)(kw->name[i] | 0x20);
-	lower[i] = '\0';
-	switch (kw->type) {
-	case T_PATH:
-	case T_OPTPATH:
-	case T_NFTNAME:
-		fprintf(f, "%s %.*s\n", lower, PATH_MAX,
-		    field[0] != '\0' ? field : "none");
-		break;
-	case T_YESNO:
-		fprintf(f, "%s %s\n", lower,
-		    *(const int *)(const void *)field ? "yes" : "no");
-		break;
-	case T_DURATION:
-		conv_duration_str(*(const unsigned long *)(const void *)field,
-		    buf, sizeof(buf));
-		fprintf(f, "%s %s\n", lower, buf);
-		break;
-	case T_ULONG:
-		fprintf(f, "%s %lu\n", lower,
-		    *(const unsigned long *)(const void *)field);
-		break;
-	case T_SIZE:
-		fprintf(f, "%s %zu\n", lower,
-		    *(const size_t *)(const void *)field);
-		break;
-	case T_OTHER:
-		break;
-	}
-}
-
-static void
-dump_other(const struct knockd_conf *c, FILE *f)
-{
-	static const char *const mode[] = { "?", "source", "explicit",
-	    "both" };
 	char host[ADDR_STRLEN];
 	size_t i;
 
-	if (c->nlisten == 0)
-		fprintf(f, "listenaddress 0.0.0.0\nlistenaddress ::\n");
-	for (i = 0; i < c->nlisten && i < KNOCKD_CONF_MAX_LISTEN; i++) {
-		addr_ntop(&c->listen[i], host, sizeof(host));
-		fprintf(f, "listenaddress %s\n", host);
+	if (kw->fn == kw_listen) {
+		if (c->nlisten == 0)
+			fprintf(f, "%s 0.0.0.0\n%s ::\n", name, name);
+		for (i = 0; i < c->nlisten && i < KNOCKD_CONF_MAX_LISTEN; i++) {
+			addr_ntop(&c->listen[i], host, sizeof(host));
+			fprintf(f, "%s %s\n", name, host);
+		}
+	} else if (kw->fn == kw_listenport)
+		fprintf(f, "%s %u\n", name, c->listen_port);
+	else if (kw->fn == kw_serverkey) {
+		for (i = 0; i < c->nserver_keys && i < KNOCKD_CONF_MAX_KEYS;
+		    i++)
+			fprintf(f, "%s %.*s\n", name, PATH_MAX,
+			    c->server_keys[i]);
+	} else if (kw->fn == kw_ports) {
+		fprintf(f, "%s ", name);
+		for (i = 0; i < c->nports && i < KNOCK_NFT_MAX_PORTS; i++)
+			fprintf(f, "%s%u", i > 0 ? "," : "", c->ports[i]);
+		fprintf(f, "\n");
 	}
-	fprintf(f, "listenport %u\n", c->listen_port);
-	for (i = 0; i < c->nserver_keys && i < KNOCKD_CONF_MAX_KEYS; i++)
-		fprintf(f, "serverkey %.*s\n", PATH_MAX, c->server_keys[i]);
-	fprintf(f, "ports ");
-	for (i = 0; i < c->nports && i < KNOCK_NFT_MAX_PORTS; i++)
-		fprintf(f, "%s%u", i > 0 ? "," : "", c->ports[i]);
-	fprintf(f, "\naddressmode %s\n", mode[c->address_mode & 3]);
-	fprintf(f, "user %.*s\n", (int)USER_MAX, c->user);
-	fprintf(f, "loglevel %s\n",
-	    log_level_name((enum log_level)c->log_level));
+}
+
+static const char *
+choice_name(const struct choice *ch, int value)
+{
+	for (; ch->name != NULL; ch++) {
+		if (ch->value == value)
+			return ch->name;
+	}
+	return "?";
+}
+
+static void
+dump_keyword(const struct knockd_conf *c, const struct keyword *kw, FILE *f)
+{
+	const char *field = (const char *)c + kw->off;
+	char name[32], buf[32];
+	size_t i;
+
+	for (i = 0; kw->name[i] != '\0' && i < sizeof(name) - 1; i++)
+		name[i] = (char)(kw->name[i] | 0x20);
+	name[i] = '\0';
+	if (kw->fn != NULL) {
+		dump_other(c, kw, name, f);
+		return;
+	}
+	switch (kw->type) {
+	case T_DURATION:
+		conv_duration_str(*(const unsigned long *)(const void *)field,
+		    buf, sizeof(buf));
+		fprintf(f, "%s %s\n", name, buf);
+		break;
+	case T_ULONG:
+		fprintf(f, "%s %lu\n", name,
+		    *(const unsigned long *)(const void *)field);
+		break;
+	case T_SIZE:
+		fprintf(f, "%s %zu\n", name,
+		    *(const size_t *)(const void *)field);
+		break;
+	case T_CHOICE:
+		fprintf(f, "%s %s\n", name, choice_name(kw->choices,
+		    *(const int *)(const void *)field));
+		break;
+	default:
+		fprintf(f, "%s %.*s\n", name, PATH_MAX,
+		    field[0] != '\0' ? field : "none");
+		break;
+	}
 }
 
 void
@@ -701,7 +715,6 @@ knockd_conf_dump(const struct knockd_conf *c, FILE *f)
 {
 	size_t i;
 
-	dump_other(c, f);
 	for (i = 0; i < NKEYWORDS; i++)
-		dump_typed(c, &keywords[i], f);
+		dump_keyword(c, &keywords[i], f);
 }
