@@ -171,7 +171,8 @@ dump_user(const struct policy *pol, const struct policy_user *u, FILE *f)
 	for (i = 0; i < u->nkeys; i++) {
 		if ((line = pubkey_to_line(&u->keys[i].key)) == NULL)
 			continue;
-		dump_line(f, "\tkey ", line, u->keys[i].where);
+		dump_line(f, u->keys[i].knock_only ? "\tknock-key " :
+		    "\tkey ", line, u->keys[i].where);
 		free(line);
 	}
 	wrap_start(&w, f, "\t", "member", "", NULL);
@@ -179,6 +180,8 @@ dump_user(const struct policy *pol, const struct policy_user *u, FILE *f)
 		wrap_word(&w, pol->groups[u->groups[i]].name);
 	wrap_flush(&w);
 	fprintf(f, "\ttotp %s\n", u->totp_none ? "none" : "required");
+	fprintf(f, "\tknock %s\n", u->knock_required ? "required" :
+	    "optional");
 	wrap_start(&w, f, "\t", "from", "", NULL);
 	for (i = 0; i < u->nfrom; i++) {
 		addr_net_ntop(&u->from[i], net, sizeof(net));
@@ -210,6 +213,9 @@ policy_dump(const struct policy *pol, FILE *f)
 		    pol->lifts[i].line);
 		dump_line(f, "", item, origin);
 	}
+	if (pol->knock != KNOCK_UNSET)
+		fprintf(f, "knock %s\n", pol->knock == KNOCK_REQUIRED ?
+		    "required" : "optional");
 	dump_rules(pol, f, SCOPE_GLOBAL, 0, "");
 	for (i = 0; i < pol->ngroups; i++) {
 		snprintf(item, sizeof(item), "group %s", pol->groups[i].name);

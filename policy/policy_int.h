@@ -35,7 +35,13 @@ struct rule {
 struct ukey {
 	struct pubkey	 key;
 	char		 where[POLICY_WHERE_MAX];	/* file:line */
+	int		 knock_only;	/* "knock-key": never a login key */
+	int		 has_id;	/* ssh-ed25519: key_id below is set */
+	uint8_t		 key_id[32];	/* SHA-256 of the blob */
 };
+
+/* "knock required|optional", on a user or at top level. */
+enum knock_mode { KNOCK_UNSET, KNOCK_REQUIRED, KNOCK_OPTIONAL };
 
 /* Which limits a user or the global defaults set explicitly. */
 #define LIM_CONN	0x1
@@ -63,6 +69,9 @@ struct policy_user {
 	unsigned long	 totp_line;
 	struct addr_net	*from;
 	size_t		 nfrom;
+	enum knock_mode	 knock;		/* as written for this user */
+	unsigned long	 knock_line;
+	int		 knock_required;	/* effective */
 	time_t		 expires;	/* if expires_line != 0 */
 	char		 expires_text[24];
 	unsigned long	 expires_line;
@@ -91,6 +100,8 @@ struct policy {
 	struct lift		*lifts;
 	size_t			 nlifts;
 	struct limits_src	 defaults;
+	enum knock_mode		 knock;		/* top level */
+	unsigned long		 knock_line;
 };
 
 /* The built-in deny list: never reachable unless explicitly lifted. */

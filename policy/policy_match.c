@@ -67,8 +67,34 @@ policy_user_has_key(const struct policy_user *u, const uint8_t *blob,
 	size_t i;
 
 	for (i = 0; i < u->nkeys; i++) {
-		if (pubkey_blob_eq(&u->keys[i].key, blob, len))
+		/* A knock key file has no passphrase: it never logs in. */
+		if (!u->keys[i].knock_only &&
+		    pubkey_blob_eq(&u->keys[i].key, blob, len))
 			return 1;
+	}
+	return 0;
+}
+
+int
+policy_user_knock_required(const struct policy_user *u)
+{
+	return u->knock_required;
+}
+
+int
+policy_user_knock_key(const struct policy_user *u, const uint8_t key_id[32],
+    uint8_t pk[32])
+{
+	const struct ukey *k;
+	size_t i;
+
+	for (i = 0; i < u->nkeys; i++) {
+		k = &u->keys[i];
+		if (k->has_id && memcmp(k->key_id, key_id, 32) == 0) {
+			/* The blob ends with the 32-byte public key. */
+			memcpy(pk, k->key.blob + k->key.bloblen - 32, 32);
+			return 1;
+		}
 	}
 	return 0;
 }

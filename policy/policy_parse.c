@@ -13,11 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "authkeys.h"
 #include "policy_int.h"
 #include "textfile.h"
 
 #define MAX_WORDS	256
+#define ED25519_BLOB_LEN 51	/* string "ssh-ed25519", string key[32] */
 #define MAX_DESTS	64
 #define MAX_USERS	100000
 #define MAX_GROUPS	10000
@@ -344,20 +347,40 @@ kw_deny(struct policy_parser *p, int ac, char **av)
 
 /* ---- user block ---- */
 
+/*
+ * A knock names its key by key_id (docs/PROTOCOL.knock 3.2); computed
+ * once here so that knockd's lookup is a comparison.
+ */
+static void
+key_set_id(struct ukey *uk)
+{
+	if (strcmp(uk->key.type, "ssh-ed25519") != 0 ||
+	    uk->key.bloblen != ED25519_BLOB_LEN)
+		return;
+	crypto_hash_sha256(uk->key_id, uk->key.blob, uk->key.bloblen);
+	uk->has_id = 1;
+}
+
 static int
 add_key(struct policy_parser *p, const struct pubkey *k, const char *file,
-    unsigned long line)
+    unsigned long line, int knock_only)
 {
 	struct policy_user *u = cur_user(p);
 	struct ukey *uk;
 	size_t i;
 
 	for (i = 0; i < u->nkeys; i++) {
-		if (pubkey_blob_eq(&u->keys[i].key, k->blob, k->bloblen)) {
+		if (!pubkey_blob_eq(&u->keys[i].key, k->blob, k->bloblen))
+			continue;
+		if (u->keys[i].knock_only != knock_only)
+			diag_at(&p->d, file, line, "this key is both a login "
+			    "key and a knock-key of user %s (the other is at "
+			    "%s): a knock key must not log in", u->name,
+			    u->keys[i].where);
+		else
 			diag_at(&p->d, file, line, "duplicate key for user "
 			    "%s (already at %s)", u->name, u->keys[i].where);
-			return 0;
-		}
+		return 0;
 	}
 	if (GROW(p, u->keys, u->nkeys) != 0)
 		return -1;
@@ -368,27 +391,63 @@ add_key(struct policy_parser *p, const struct pubkey *k, const char *file,
 		return -1;
 	}
 	snprintf(uk->where, sizeof(uk->where), "%s:%lu", file, line);
+	uk->knock_only = knock_only;
+	key_set_id(uk);
 	return 0;
 }
 
+/* The words after the keyword, as one authorized_keys line: 0 and *k. */
 static int
-kw_key(struct policy_parser *p, int ac, char **av)
+key_from_words(struct policy_parser *p, int ac, char **av, struct pubkey *k)
 {
 	char line[TEXTFILE_LINE_MAX + 1], err[DIAG_MSG_MAX];
-	struct pubkey k;
 	size_t o = 0;
 	int i, r;
 
 	for (i = 1; i < ac; i++)
 		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s",
 		    i > 1 ? " " : "", av[i]);
-	cur_user(p)->has_keyspec = 1;
-	r = authkeys_parse_line(line, strlen(line), 0, &k, err, sizeof(err));
+	r = authkeys_parse_line(line, strlen(line), 0, k, err, sizeof(err));
 	if (r <= 0) {
 		perr(p, "%s", r < 0 ? err : "missing key");
 		return -1;
 	}
-	r = add_key(p, &k, p->pol->file, p->line);
+	return 0;
+}
+
+static int
+kw_key(struct policy_parser *p, int ac, char **av)
+{
+	struct pubkey k;
+	int r;
+
+	cur_user(p)->has_keyspec = 1;
+	if (key_from_words(p, ac, av, &k) != 0)
+		return -1;
+	r = add_key(p, &k, p->pol->file, p->line, 0);
+	pubkey_clear(&k);
+	return r;
+}
+
+/*
+ * A key that may knock for the user but never log in.  Only ssh-ed25519:
+ * a knock carries a plain Ed25519 signature (docs/PROTOCOL.knock 14.8).
+ */
+static int
+kw_knock_key(struct policy_parser *p, int ac, char **av)
+{
+	struct pubkey k;
+	char safe[64];
+	int r = -1;
+
+	if (key_from_words(p, ac, av, &k) != 0)
+		return -1;
+	if (strcmp(k.type, "ssh-ed25519") != 0)
+		perr(p, "knock-key must be an ssh-ed25519 key, not %s (knocks "
+		    "are signed with Ed25519 only)",
+		    diag_safe(k.type, strlen(k.type), safe, sizeof(safe)));
+	else
+		r = add_key(p, &k, p->pol->file, p->line, 1);
 	pubkey_clear(&k);
 	return r;
 }
@@ -403,7 +462,7 @@ keyfile_cb(void *ctx, const struct pubkey *k, unsigned long line)
 {
 	struct keyfile_ctx *kc = ctx;
 
-	return add_key(kc->p, k, kc->path, line);
+	return add_key(kc->p, k, kc->path, line, 0);
 }
 
 static int
@@ -531,6 +590,28 @@ kw_expires(struct policy_parser *p, int ac, char **av)
 	return 0;
 }
 
+static int
+kw_knock(struct policy_parser *p, int ac, char **av)
+{
+	enum knock_mode *m = p->ctx == C_USER ? &cur_user(p)->knock :
+	    &p->pol->knock;
+	unsigned long *line = p->ctx == C_USER ? &cur_user(p)->knock_line :
+	    &p->pol->knock_line;
+
+	(void)ac;
+	if (once(p, "knock", line) != 0)
+		return -1;
+	if (strcasecmp(av[1], "required") == 0)
+		*m = KNOCK_REQUIRED;
+	else if (strcasecmp(av[1], "optional") == 0)
+		*m = KNOCK_OPTIONAL;
+	else {
+		perr(p, "knock must be 'required' or 'optional'");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct limit_kw {
 	const char	*name;
 	unsigned int	 bit;
@@ -589,6 +670,10 @@ static const struct keyword {
 	    kw_lift },
 	{ "key", C_USER, 2, MAX_WORDS, "key TYPE BASE64 [COMMENT]", kw_key },
 	{ "keys-file", C_USER, 1, 1, "keys-file /PATH", kw_keys_file },
+	{ "knock-key", C_USER, 2, MAX_WORDS, "knock-key ssh-ed25519 BASE64 "
+	    "[COMMENT]", kw_knock_key },
+	{ "knock", C_TOP | C_USER, 1, 1, "knock required|optional",
+	    kw_knock },
 	{ "member", C_USER, 1, MAX_WORDS, "member GROUP...", kw_member },
 	{ "totp", C_USER, 1, 1, "totp required|none", kw_totp },
 	{ "from", C_USER, 1, MAX_WORDS, "from CIDR...", kw_from },
@@ -775,6 +860,8 @@ check_users(struct policy_parser *p)
 			    "must be limited to known source addresses",
 			    u->name);
 		effective_limits(&u->lim, &pol->defaults, &u->eff);
+		u->knock_required = u->knock == KNOCK_REQUIRED ||
+		    (u->knock == KNOCK_UNSET && pol->knock == KNOCK_REQUIRED);
 	}
 }
 

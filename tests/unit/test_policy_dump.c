@@ -274,6 +274,8 @@ assert_same_user(const struct policy *a, const struct policy *b,
 	assert_non_null(ub = policy_user_find(b, name));
 	assert_int_equal(policy_user_totp_required(ua),
 	    policy_user_totp_required(ub));
+	assert_int_equal(policy_user_knock_required(ua),
+	    policy_user_knock_required(ub));
 	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		assert_int_equal(policy_user_expired(ua, times[i]),
 		    policy_user_expired(ub, times[i]));
@@ -378,7 +380,10 @@ test_roundtrip_rich(void **state)
 	    "user bob\n"
 	    "\tkey %s\n"
 	    "\tmember eng empty\n"
-	    "\tidle-timeout 1d\n", ALICE, rsa, keys, BOB);
+	    "\tidle-timeout 1d\n"
+	    "\tknock-key %s\n"
+	    "\tknock optional\n"
+	    "knock required\n", ALICE, rsa, keys, BOB, CI);
 	pol = load("r.conf", text, 0);
 	pol2 = roundtrip(pol, &t1);
 
@@ -413,6 +418,11 @@ test_roundtrip_rich(void **state)
 	assert_has_line(t1, "\texpires 2030-01-01T12:00:00Z");
 	assert_has_line(t1, "\tmember eng empty");
 	assert_has_line(t1, "\tidle-timeout 1d");
+	/* knock as written at the top, and made explicit per user */
+	assert_has_line(t1, "knock required");
+	assert_has_line(t1, "\tknock optional");
+	assert_has_line(t1, "\tknock-key " CI "\t# r.conf:38");
+	assert_false(holds_key(policy_user_find(pol2, "bob"), CI));
 	/* keys-file contents are expanded, with where they came from. */
 	assert_null(strstr(t1, "keys-file"));
 	snprintf(text, sizeof(text), "\tkey %s #3\t# %s:3", CI, keys);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "policy.h"
 #include "pubkey.h"
@@ -736,6 +737,128 @@ test_keys(void **state)
 	assert_false(policy_user_has_key(u, (const uint8_t *)"", 0));
 }
 
+/* key_id of a key (SHA-256 of its blob), as a knock names it. */
+static void
+key_id_of(const char *type, const char *b64, uint8_t id[32], uint8_t pk[32])
+{
+	struct pubkey k;
+	char err[256];
+
+	if (pubkey_parse(type, b64, strlen(b64), &k, err, sizeof(err)) != 0) {
+		fail_msg("%s", err);
+	}
+	crypto_hash_sha256(id, k.blob, k.bloblen);
+	if (pk != NULL) {
+		memcpy(pk, k.blob + k.bloblen - 32, 32);
+	}
+	pubkey_clear(&k);
+}
+
+static int
+knock_key(const struct policy *pol, const char *user, const uint8_t id[32],
+    const uint8_t want[32])
+{
+	uint8_t pk[32];
+	int r;
+
+	memset(pk, 0, sizeof(pk));
+	r = policy_user_knock_key(policy_user_find(pol, user), id, pk);
+	if (r == 1 && want != NULL) {
+		assert_memory_equal(pk, want, 32);
+	}
+	return r;
+}
+
+/* The first base64 word of a key file under the test data. */
+static void
+file_b64(const char *name, char *path, size_t plen, char *b64, size_t blen)
+{
+	char line[2048], *sp;
+	const char *td = getenv("RAMPART_TESTDATA");
+	FILE *f;
+
+	snprintf(line, sizeof(line), "%s/keys/%s.pub",
+	    td != NULL ? td : "tests/data", name);
+	if (realpath(line, path) == NULL || plen < PATH_MAX ||
+	    (f = fopen(path, "r")) == NULL) {
+		fail_msg("cannot open %s", line);
+	}
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fail_msg("cannot read %s", path);
+	}
+	fclose(f);
+	assert_non_null(sp = strchr(line, ' '));
+	snprintf(b64, blen, "%.*s", (int)strcspn(sp + 1, " \n"), sp + 1);
+}
+
+/*
+ * A knock-key may knock and never log in; knock lookups find the
+ * ssh-ed25519 keys of key, keys-file and knock-key lines by key_id, for
+ * their own user only, and nothing of another type.
+ */
+static void
+test_knock_keys(void **state)
+{
+	char text[8192], ci[PATH_MAX], ec[PATH_MAX], ci64[512], ec64[1024];
+	uint8_t id_a[32], id_b[32], id_ci[32], id_ec[32], pk_a[32], pk_b[32];
+	uint8_t pk_ci[32];
+	struct policy *pol;
+
+	(void)state;
+	file_b64("ci", ci, sizeof(ci), ci64, sizeof(ci64));
+	file_b64("ecdsa256", ec, sizeof(ec), ec64, sizeof(ec64));
+	snprintf(text, sizeof(text),
+	    "user alice\n"
+	    "\tkey " ALICE "\n"
+	    "\tknock-key " BOB "\n"
+	    "\tkeys-file %s\n"
+	    "\tkeys-file %s\n"
+	    "user dave\n"
+	    "\tkey " BOB "\n", ci, ec);
+	pol = load_named("k.conf", text);
+	assert_true(has_key(pol, "alice", ALICE_B64, 0));
+	assert_false(has_key(pol, "alice", BOB_B64, 0));	/* knock only */
+	assert_true(has_key(pol, "dave", BOB_B64, 0));	/* a login key there */
+	key_id_of("ssh-ed25519", ALICE_B64, id_a, pk_a);
+	key_id_of("ssh-ed25519", BOB_B64, id_b, pk_b);
+	key_id_of("ssh-ed25519", ci64, id_ci, pk_ci);
+	key_id_of("ecdsa-sha2-nistp256", ec64, id_ec, NULL);
+	assert_int_equal(knock_key(pol, "alice", id_a, pk_a), 1);
+	assert_int_equal(knock_key(pol, "alice", id_b, pk_b), 1);
+	assert_int_equal(knock_key(pol, "alice", id_ci, pk_ci), 1);
+	assert_int_equal(knock_key(pol, "alice", id_ec, NULL), 0);
+	assert_int_equal(knock_key(pol, "dave", id_b, pk_b), 1);
+	assert_int_equal(knock_key(pol, "dave", id_a, NULL), 0);
+	id_a[31] ^= 1;
+	assert_int_equal(knock_key(pol, "alice", id_a, NULL), 0);
+	policy_free(pol);
+}
+
+static void
+test_knock_required(void **state)
+{
+	const struct policy *pol = *state;
+	struct policy *p2;
+
+	assert_false(policy_user_knock_required(policy_user_find(pol,
+	    "alice")));
+	p2 = load_named("kr.conf",
+	    "user a\n\tkey " ALICE "\n"
+	    "user b\n\tkey " BOB "\n\tknock optional\n"
+	    "knock required\n"
+	    "user c\n\tkey " CI "\n\tknock required\n");
+	assert_true(policy_user_knock_required(policy_user_find(p2, "a")));
+	assert_false(policy_user_knock_required(policy_user_find(p2, "b")));
+	assert_true(policy_user_knock_required(policy_user_find(p2, "c")));
+	policy_free(p2);
+	p2 = load_named("kr.conf",
+	    "user a\n\tkey " ALICE "\n"
+	    "user c\n\tkey " CI "\n\tknock required\n");
+	assert_false(policy_user_knock_required(policy_user_find(p2, "a")));
+	assert_true(policy_user_knock_required(policy_user_find(p2, "c")));
+	policy_free(p2);
+}
+
 static void
 assert_limits(const struct policy *pol, const char *user,
     unsigned long conn, unsigned long chan, unsigned long idle,
@@ -828,6 +951,8 @@ main(void)
 		cmocka_unit_test(test_unknown_user),
 		cmocka_unit_test(test_source),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_knock_keys),
+		cmocka_unit_test(test_knock_required),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_totp),
 	};

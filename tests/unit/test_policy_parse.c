@@ -804,6 +804,50 @@ test_err_totp(void **state)
 }
 
 static void
+test_err_knock(void **state)
+{
+	char text[4096], line[2048];
+
+	(void)state;
+	expect_one_err(USER_ALICE "\tknock maybe\n", 3,
+	    "knock must be 'required' or 'optional'");
+	expect_one_err("knock required\nknock optional\n" USER_ALICE, 2,
+	    "knock given twice (first at line 1)");
+	expect_one_err(USER_ALICE "\tknock required\n\tknock required\n", 4,
+	    "knock given twice (first at line 3)");
+	expect_one_err("group g\n\tknock required\n", 2,
+	    "'knock' is not allowed in a group block");
+	expect_one_err("knock-key " BOB "\n" USER_ALICE, 1,
+	    "'knock-key' belongs inside a user block");
+	expect_one_err(USER_ALICE "\tknock-key ssh-ed25519 AAAA\n", 3,
+	    "key data does not match type ssh-ed25519");
+	/* Only Ed25519 can sign a knock; the error names the line. */
+	key_line("ecdsa256", line, sizeof(line));
+	snprintf(text, sizeof(text), USER_ALICE "\tknock-key %s\n", line);
+	expect_one_err(text, 3, "knock-key must be an ssh-ed25519 key, not "
+	    "ecdsa-sha2-nistp256");
+	key_line("rsa3072", line, sizeof(line));
+	snprintf(text, sizeof(text), USER_ALICE "\tknock-key %s\n", line);
+	expect_one_err(text, 3, "knock-key must be an ssh-ed25519 key, not "
+	    "ssh-rsa");
+	/* A key file without a passphrase must not also log in. */
+	expect_one_err(USER_ALICE "\tknock-key " ALICE "\n", 3,
+	    "this key is both a login key and a knock-key of user alice "
+	    "(the other is at t.conf:2)");
+	expect_one_err("user alice\n\tknock-key " BOB "\n\tkey " BOB "\n", 3,
+	    "both a login key and a knock-key");
+	expect_one_err(USER_ALICE "\tknock-key " BOB "\n\tknock-key " BOB
+	    "\n", 4, "duplicate key for user alice (already at t.conf:3)");
+	/* A knock-key alone is no way to log in. */
+	expect_one_err("user alice\n\tknock-key " BOB "\n", 1,
+	    "user alice has no key or keys-file");
+	/* The same knock key may serve two users; values ignore case. */
+	policy_free(load_ok("KNOCK REQUIRED\n" USER_ALICE "\tknock-key " BOB
+	    "\n\tKnock Optional\nuser bob\n\tkey " CI "\n\tknock-key "
+	    BOB "\n"));
+}
+
+static void
 test_err_no_key(void **state)
 {
 	(void)state;
@@ -1009,6 +1053,7 @@ main(void)
 		cmocka_unit_test(test_err_dates),
 		cmocka_unit_test(test_err_limits),
 		cmocka_unit_test(test_err_totp),
+		cmocka_unit_test(test_err_knock),
 		cmocka_unit_test(test_err_no_key),
 		cmocka_unit_test(test_err_keys_file),
 		cmocka_unit_test(test_err_words),
