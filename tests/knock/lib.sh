@@ -143,6 +143,8 @@ start_knockd() {
 	rc=$?
 	expect_rc 0 $rc "rampart-knockd -t"
 	[ $rc = 0 ] || sed 's/^/    /' "$T/knockd-t.out"
+	# A restarted knockd's counters start again: never read the old ones.
+	rm -f "$KMETRICS"
 	in_ns "$NS_G" "$KNOCKD_BIN" -d -f "$T/knockd.conf" \
 	    >>"$T/knockd.log" 2>&1 &
 	KNOCKD_PID=$!
@@ -157,6 +159,13 @@ start_knockd() {
 			summary
 			exit 1
 		fi
+		sleep 0.1
+	done
+	# The first metrics (MetricsInterval 1s), so counters read after this
+	# are this knockd's.
+	i=0
+	until [ -s "$KMETRICS" ] || [ $i -gt 30 ]; do
+		i=$((i + 1))
 		sleep 0.1
 	done
 }

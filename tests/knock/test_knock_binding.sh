@@ -1,0 +1,75 @@
+#!/bin/sh
+# The binding: with "knock required", knockd tells the gateway's master
+# who opened which address (BindSocket = KnockBindSocket, checked against
+# KnockdUser), and the gateway lets a user in only from an address that
+# user opened.  alice knocks and logs in; dave, from the very address
+# alice opened, is refused until he knocks himself; kim ("knock
+# optional") gets in through alice's door without a knock of her own.
+set -u
+. "$(dirname "$0")/lib.sh"
+GW_EXTRA_CONF="KnockBindSocket $T/knock.sock
+KnockdUser nobody"
+setup_knock
+for u in dave kim; do
+	ssh-keygen -q -t ed25519 -N '' -C $u -f "$T/$u"
+	sed "s|IdentityFile .*|IdentityFile $T/$u|" "$T/ssh_config_alice" \
+	    >"$T/ssh_config_$u"
+done
+sed -i '1i knock required' "$T/policy.conf"
+cat >>"$T/policy.conf" <<POL
+
+user dave
+	key $(cat "$T/dave.pub")
+	member engineers
+	totp none
+	from 10.77.1.0/24
+
+user kim
+	key $(cat "$T/kim.pub")
+	member engineers
+	totp none
+	from 10.77.1.0/24
+	knock optional
+POL
+start_gateway
+start_knockd "BindSocket $T/knock.sock"
+
+page() {	# page USER: the target's page through the gateway, as USER
+	in_ns "$NS_C" timeout 30 ssh -F "$T/ssh_config_$1" -W $TGT:80 \
+	    "$1@$GW" 2>&1 <<REQ
+GET / HTTP/1.0
+
+REQ
+}
+let_in() {
+	out=$(page "$1")
+	case "$out" in
+	*"hello from the private network"*) ok ;;
+	*) not_ok "$2: $out" ;;
+	esac
+}
+kept_out() {
+	out=$(page "$1")
+	case "$out" in
+	*"Permission denied"*) ok ;;
+	*) not_ok "$2: not refused: $out" ;;
+	esac
+}
+
+expect_silent "before any knock" "$NS_C" $GW
+expect_knock "alice knocks" -i "$T/alice" -u alice $GW
+expect_door "alice's door" $CLI
+let_in alice "alice from the address she opened"
+kept_out dave "dave from the address alice opened"
+expect_audit "dave's refusal" event.outcome=failure user.name=dave \
+    event.reason="knock: no knock by dave from $CLI"
+let_in kim "kim (knock optional) through alice's door"
+
+expect_knock "dave knocks" -i "$T/dave" -u dave $GW
+sleep 0.3
+let_in dave "dave after his own knock"
+n=$(kmetric rampart_knockd_bind_errors_total)
+if [ "$n" = 0 ]; then ok; else not_ok "bind errors: $n"; fi
+expect_knockd_alive "after the binding"
+
+summary
