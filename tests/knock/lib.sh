@@ -348,3 +348,26 @@ start_agent() {
 	SSH_AUTH_SOCK=$AGENT_SOCK ssh-add "$1" >"$T/ssh-add.out" 2>&1
 	expect_rc 0 $? "ssh-add $1"
 }
+
+# page NS CONFIG DEST: the target's web page fetched with ssh -W through
+# the gateway.
+page() {
+	in_ns "$1" timeout 30 ssh -F "$2" -W $TGT:80 "$3" 2>&1 <<REQ
+GET / HTTP/1.0
+
+REQ
+}
+expect_page() {	# expect_page WHAT NS CONFIG DEST
+	out=$(page "$2" "$3" "$4")
+	case "$out" in
+	*"hello from the private network"*) ok ;;
+	*) not_ok "$1: $out" ;;
+	esac
+}
+expect_denied() {	# expect_denied WHAT NS CONFIG DEST
+	out=$(page "$2" "$3" "$4")
+	case "$out" in
+	*"Permission denied"*) ok ;;
+	*) not_ok "$1: not refused: $out" ;;
+	esac
+}

@@ -34,27 +34,8 @@ POL
 start_gateway
 start_knockd "BindSocket $T/knock.sock"
 
-page() {	# page USER: the target's page through the gateway, as USER
-	in_ns "$NS_C" timeout 30 ssh -F "$T/ssh_config_$1" -W $TGT:80 \
-	    "$1@$GW" 2>&1 <<REQ
-GET / HTTP/1.0
-
-REQ
-}
-let_in() {
-	out=$(page "$1")
-	case "$out" in
-	*"hello from the private network"*) ok ;;
-	*) not_ok "$2: $out" ;;
-	esac
-}
-kept_out() {
-	out=$(page "$1")
-	case "$out" in
-	*"Permission denied"*) ok ;;
-	*) not_ok "$2: not refused: $out" ;;
-	esac
-}
+let_in() { expect_page "$2" "$NS_C" "$T/ssh_config_$1" "$1@$GW"; }
+kept_out() { expect_denied "$2" "$NS_C" "$T/ssh_config_$1" "$1@$GW"; }
 
 expect_silent "before any knock" "$NS_C" $GW
 expect_knock "alice knocks" -i "$T/alice" -u alice $GW

@@ -23,22 +23,17 @@ Host gwconf
 	HostName $GW
 	User alice
 	ProxyCommand $KNOCK_BIN --then-connect %h %p
-Host *
-	StrictHostKeyChecking no
-	UserKnownHostsFile /dev/null
-	GlobalKnownHostsFile /dev/null
-	BatchMode yes
-	LogLevel ERROR
-	ConnectTimeout 20
 CFG
-# Only the agent's key: no IdentityFile, nothing on disk for ssh to read.
+# The tests' client settings, but only the agent's key: no IdentityFile,
+# nothing on disk for ssh to read.
+grep -v 'Identit' "$T/ssh_config" >>"$T/ssh_config_knock"
 assh() {
 	in_ns "$NS_C" env SSH_AUTH_SOCK="$AGENT_SOCK" \
 	    RAMPART_KNOCK_CONFIG="$T/knock.conf" HOME="$T/home" \
 	    timeout 60 ssh -F "$T/ssh_config_knock" "$@"
 }
 mkdir -p "$T/home"
-page() { printf 'GET / HTTP/1.0\r\n\r\n' | assh -W $TGT:80 "$1" 2>&1; }
+kpage() { printf 'GET / HTTP/1.0\r\n\r\n' | assh -W $TGT:80 "$1" 2>&1; }
 wait_closed() {	# the door of the last knock has timed out
 	i=0
 	while door_has $CLI && [ $i -lt 100 ]; do
@@ -48,7 +43,7 @@ wait_closed() {	# the door of the last knock has timed out
 }
 
 expect_silent "before any knock" "$NS_C" $GW
-out=$(page gw)
+out=$(kpage gw)
 case "$out" in
 *"hello from the private network"*) ok ;;
 *) not_ok "ProxyCommand with the agent, -W: $out" ;;
@@ -67,7 +62,7 @@ expect_kmetric "-J knocked again" rampart_knockd_accepted_total $((acc + 1))
 wait_closed
 printf 'ServerKey %s\nKnockPort %s\nUser alice\n' "$T/server.pub" $KPORT \
     >"$T/knock.conf"
-out=$(page gwconf)
+out=$(kpage gwconf)
 case "$out" in
 *"hello from the private network"*) ok ;;
 *) not_ok "ProxyCommand with knock.conf only: $out" ;;
