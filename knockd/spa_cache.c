@@ -46,7 +46,7 @@ struct spa_slot {
 	uint8_t		v[16];
 	uint64_t	expires;
 	uint32_t	hash;		/* low bits of the SipHash of v */
-	uint32_t	heap;		/* position in c->heap, or NONE if empty */
+	uint32_t	heap;		/* place in c->heap; NONE: empty */
 };
 
 struct spa_cache {

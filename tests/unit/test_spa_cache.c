@@ -22,6 +22,7 @@
 #define DIFF_OPS	1000000
 #define MODEL_REAP	4		/* spa_cache.c's SPA_CACHE_REAP */
 #define PERF_N		262144
+#define NS_PER_OP(t)	((double)(t) * 1e9 / CLOCKS_PER_SEC / PERF_N)
 
 /* Value number i: distinct for distinct i. */
 static void
@@ -120,13 +121,13 @@ test_duplicate_keeps_later(void **state)
 
 	(void)state;
 	assert_int_equal(add(c, 1, 100, 0), 0);
-	assert_int_equal(add(c, 1, 50, 10), 0);		/* earlier: ignored */
+	assert_int_equal(add(c, 1, 50, 10), 0);	/* earlier: ignored */
 	assert_int_equal(has(c, 1, 99), 1);
 	assert_int_equal(add(c, 1, 200, 20), 0);	/* later: kept */
 	assert_int_equal(has(c, 1, 199), 1);
 	assert_int_equal(has(c, 1, 200), 0);
 	assert_int_equal(spa_cache_count(c), 1);
-	/* An expired entry comes back with the new expiry, even an earlier one. */
+	/* An expired entry comes back with the new expiry, even if earlier. */
 	assert_int_equal(add(c, 1, 230, 220), 0);
 	assert_int_equal(has(c, 1, 229), 1);
 	assert_int_equal(has(c, 1, 230), 0);
@@ -191,7 +192,7 @@ test_reaping_is_bounded(void **state)
 	assert_int_equal(add(c, 100, 20, 10), 0);
 	assert_int_equal(spa_cache_count(c), 16 - MODEL_REAP + 1);
 	for (i = 0; i < 16; i++) {
-		assert_int_equal(has(c, i, 10), 0);	/* ...but none is seen */
+		assert_int_equal(has(c, i, 10), 0);	/* none seen */
 	}
 	assert_int_equal(add(c, 101, 20, 10), 0);
 	assert_int_equal(add(c, 102, 20, 10), 0);
@@ -212,7 +213,8 @@ test_capacity_one(void **state)
 	assert_int_equal(add(c, 2, 5, 0), 1);
 	assert_int_equal(has(c, 1, 0), 0);
 	assert_int_equal(has(c, 2, 4), 1);
-	assert_int_equal(add(c, 3, 9, 5), 0);		/* 2 expired: no eviction */
+	/* 2 has expired: not an eviction. */
+	assert_int_equal(add(c, 3, 9, 5), 0);
 	assert_int_equal(has(c, 3, 5), 1);
 	assert_int_equal(has(c, 2, 4), 0);
 	assert_int_equal(spa_cache_count(c), 1);
@@ -353,17 +355,19 @@ differential(size_t cap, uint32_t nvals, uint64_t tick, unsigned long ops,
 	for (op = 0; op < ops; op++) {
 		id = (uint32_t)(rnd(&s) % nvals);
 		if (rnd(&s) % tick == 0) {
-			now += rnd(&s) % 4;	/* time moves in small steps */
+			now += rnd(&s) % 4;	/* in small steps */
 		}
 		if (rnd(&s) % 3 == 0) {
-			assert_int_equal(has(c, id, now), model_has(&m, id, now));
+			assert_int_equal(has(c, id, now),
+			    model_has(&m, id, now));
 			continue;
 		}
 		/* Short lifetimes, many ties, sometimes dead on arrival. */
 		exp = now + rnd(&s) % 24 - 2;
 		if (add(c, id, exp, now) != model_add(&m, id, exp, now)) {
-			fail_msg("op %lu: add(%u, %llu, %llu) disagrees", op, id,
-			    (unsigned long long)exp, (unsigned long long)now);
+			fail_msg("op %lu: add(%u, %llu, %llu) disagrees",
+			    op, id, (unsigned long long)exp,
+			    (unsigned long long)now);
 		}
 		assert_int_equal(spa_cache_count(c), m.n);
 		assert_int_equal(spa_cache_evictions(c), m.evictions);
@@ -390,41 +394,33 @@ test_differential(void **state)
 	differential(300, 1000, 256, 400000, 4);
 }
 
-static uint64_t
-ns_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Information only: a slow machine must not fail the suite. */
 static void
 test_perf(void **state)
 {
 	struct spa_cache *c = new_cache(PERF_N);
-	uint64_t t0, t1, t2, hits = 0;
+	clock_t t0, t1, t2;
+	uint64_t hits = 0;
 	uint32_t i;
 
 	(void)state;
 	for (i = 0; i < PERF_N; i++) {
 		add(c, i, 1000000 + i, 0);
 	}
-	t0 = ns_now();
+	t0 = clock();
 	for (i = 0; i < PERF_N; i++) {
-		hits += (uint64_t)has(c, i * 2, 1);	/* half hit, half miss */
+		hits += (uint64_t)has(c, i * 2, 1);	/* half miss */
 	}
-	t1 = ns_now();
+	t1 = clock();
 	for (i = 0; i < PERF_N; i++) {
-		add(c, PERF_N + i, 2000000 + i, 1);	/* full: each evicts */
+		add(c, PERF_N + i, 2000000 + i, 1);	/* each evicts */
 	}
-	t2 = ns_now();
+	t2 = clock();
 	assert_int_equal(hits, PERF_N / 2);
 	assert_int_equal(spa_cache_evictions(c), PERF_N);
-	print_message("spa_cache at %d entries: has %.1f ns/op, "
-	    "add (evicting) %.1f ns/op\n", PERF_N,
-	    (double)(t1 - t0) / PERF_N, (double)(t2 - t1) / PERF_N);
+	print_message("spa_cache at %d entries (CPU time): has %.1f ns/op, "
+	    "add (evicting) %.1f ns/op\n", PERF_N, NS_PER_OP(t1 - t0),
+	    NS_PER_OP(t2 - t1));
 	spa_cache_free(c);
 }
 
