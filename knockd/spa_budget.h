@@ -43,6 +43,10 @@ struct spa_budget_conf {
 #define SPA_BUDGET_SOURCE	-2	/* "source_budget" */
 #define SPA_BUDGET_USER		-3	/* "user_budget" */
 
+/*
+ * G, R and every new bucket start full.  NULL if out of memory, or if a
+ * table size is 0 or above 2^30.
+ */
 struct spa_budget *spa_budget_new(const struct spa_budget_conf *c,
 	    uint64_t now_ms);
 void	spa_budget_free(struct spa_budget *b);
@@ -54,7 +58,11 @@ void	spa_budget_free(struct spa_budget *b);
 int	spa_budget_take(struct spa_budget *b, const struct addr *src,
 	    uint64_t now_ms);
 
-/* Step 17: src's prefix becomes "returning" for returning_time. */
+/*
+ * Step 17: src's prefix becomes "returning" for returning_time.  When the
+ * returning table is full, expired entries make room first, then the one
+ * refreshed least recently is evicted.
+ */
 void	spa_budget_returning(struct spa_budget *b, const struct addr *src,
 	    uint64_t now_ms);
 

@@ -18,7 +18,7 @@
 
 struct spa_cache;
 
-/* capacity >= 1.  NULL if out of memory. */
+/* 1 <= capacity <= 2^30.  NULL if out of memory or out of range. */
 struct spa_cache *spa_cache_new(size_t capacity);
 void	spa_cache_free(struct spa_cache *c);
 
@@ -27,13 +27,18 @@ int	spa_cache_has(struct spa_cache *c, const uint8_t v[16], uint64_t now);
 
 /*
  * Insert v to expire at expires (an entry "expires > now" is live).  If v
- * is already live its expiry becomes the later of the two.  When full,
- * expired entries are dropped first, then the live one expiring soonest
- * (an eviction).  Returns 1 if an eviction happened, else 0.
+ * is already live its expiry becomes the later of the two; an entry with
+ * expires <= now is not stored.  When full, expired entries are dropped
+ * first, then the live one expiring soonest (an eviction; ties go to the
+ * smaller value).  Returns 1 if an eviction happened, else 0.
  */
 int	spa_cache_add(struct spa_cache *c, const uint8_t v[16],
 	    uint64_t expires, uint64_t now);
 
+/*
+ * Entries held: expired ones are removed lazily, a few per add, so the
+ * count may include some that are no longer live.
+ */
 size_t	spa_cache_count(const struct spa_cache *c);
 uint64_t spa_cache_evictions(const struct spa_cache *c);
 
