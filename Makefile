@@ -232,10 +232,14 @@ fuzz: $(FUZZ_BIN)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%, \
 	     $(wildcard tests/bench/*.c))
 
+# Libraries a helper needs, by name: BENCH_LIBS_<helper>.
+BENCH_LIBS_knock_latency := -lnftables
+
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $@"
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(BENCH_LIBS_$*)
 
 bench: $(BIN) $(BENCH_BIN)
 	$(Q)python3 tests/bench/bench.py --build $(BUILD)
