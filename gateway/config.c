@@ -47,7 +47,7 @@ enum kw_id {
 	KW_LISTEN, KW_PORT, KW_HOSTKEY, KW_POLICY, KW_TOTP, KW_AUDIT,
 	KW_USER, KW_GRACE, KW_TRIES, KW_STARTUPS, KW_CONNECT, KW_PENALTIES,
 	KW_EXEMPT, KW_LOGLEVEL, KW_PERSRC, KW_TOTPSTATE, KW_TOTPWINDOW,
-	KW_COUNT
+	KW_KNOCKSOCK, KW_KNOCKDUSER, KW_COUNT
 };
 
 struct config_parser {
@@ -317,24 +317,67 @@ kw_path(struct config_parser *p, const struct keyword *kw, int ac, char **av)
 }
 
 static int
-kw_user(struct config_parser *p, const struct keyword *kw, int ac, char **av)
+check_user_name(struct config_parser *p, const struct keyword *kw,
+    const char *s)
 {
 	char tmp[80];
 
+	if (valid_name(s))
+		return 0;
+	perr(p, "%s: \"%s\" is not a valid user name (lower case letters, "
+	    "digits, '_', '-', '.'; starting with a letter or '_'; at most "
+	    "%zu characters)", kw->name, safe(s, tmp, sizeof(tmp)),
+	    NAME_MAX_LEN);
+	return -1;
+}
+
+static int
+kw_user(struct config_parser *p, const struct keyword *kw, int ac, char **av)
+{
 	(void)ac;
-	if (!valid_name(av[1])) {
-		perr(p, "%s: \"%s\" is not a valid user name (lower case "
-		    "letters, digits, '_', '-', '.'; starting with a letter or "
-		    "'_'; at most %zu characters)", kw->name,
-		    safe(av[1], tmp, sizeof(tmp)), NAME_MAX_LEN);
+	if (check_user_name(p, kw, av[1]) != 0)
 		return -1;
-	}
 	if (strcmp(av[1], "root") == 0) {
 		perr(p, "%s: the gateway must not run as root (the point of "
 		    "%s is to drop privileges)", kw->name, kw->name);
 		return -1;
 	}
 	snprintf(p->c.user, sizeof(p->c.user), "%s", av[1]);
+	return 0;
+}
+
+/*
+ * KnockBindSocket /PATH | none.  The path must fit a unix socket address
+ * (sun_path), which is much shorter than PATH_MAX.
+ */
+static int
+kw_knock_socket(struct config_parser *p, const struct keyword *kw, int ac,
+    char **av)
+{
+	char *dst = p->c.knock_bind_socket;
+	size_t len = sizeof(p->c.knock_bind_socket);
+
+	(void)ac;
+	if (strcasecmp(av[1], "none") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return parse_path(p, kw->name, av[1], dst, len);
+}
+
+/* KnockdUser NAME | none: whose datagrams the master believes. */
+static int
+kw_knockd_user(struct config_parser *p, const struct keyword *kw, int ac,
+    char **av)
+{
+	(void)ac;
+	if (strcasecmp(av[1], "none") == 0) {
+		p->c.knockd_user[0] = '\0';
+		return 0;
+	}
+	if (check_user_name(p, kw, av[1]) != 0)
+		return -1;
+	snprintf(p->c.knockd_user, sizeof(p->c.knockd_user), "%s", av[1]);
 	return 0;
 }
 
@@ -592,6 +635,10 @@ static const struct keyword keywords[] = {
 	    "LogLevel error|info|verbose|debug", kw_loglevel },
 	{ "PerSourceMaxStartups", KW_PERSRC, 1, 0, F(per_source_startups), 1,
 	    100000, "PerSourceMaxStartups N", kw_count },
+	{ "KnockBindSocket", KW_KNOCKSOCK, 1, 0, 0, 0, 0,
+	    "KnockBindSocket /PATH | none", kw_knock_socket },
+	{ "KnockdUser", KW_KNOCKDUSER, 1, 0, 0, 0, 0,
+	    "KnockdUser NAME | none", kw_knockd_user },
 };
 
 #undef F
@@ -709,6 +756,30 @@ check_penalties(struct config_parser *p)
 	}
 }
 
+/*
+ * The socket and the user come together.  knockd must not run as the
+ * gateway's User: the session processes run as User, and a binding must
+ * come from knockd, not from a session.
+ */
+static void
+check_knock(struct config_parser *p)
+{
+	const struct config *c = &p->c;
+
+	if (c->knock_bind_socket[0] != '\0' && c->knockd_user[0] == '\0')
+		diag_at(&p->d, p->file, p->seen[KW_KNOCKSOCK], "KnockBindSocket "
+		    "needs KnockdUser: the user rampart-knockd runs as, whose "
+		    "datagrams alone are accepted");
+	if (c->knockd_user[0] != '\0' && c->knock_bind_socket[0] == '\0')
+		diag_at(&p->d, p->file, p->seen[KW_KNOCKDUSER], "KnockdUser "
+		    "without KnockBindSocket has no effect");
+	if (c->knockd_user[0] != '\0' && strcmp(c->knockd_user, c->user) == 0)
+		diag_at(&p->d, p->file, p->seen[KW_KNOCKDUSER], "KnockdUser "
+		    "must not be the gateway's User %s: its session processes "
+		    "run as that user, and only knockd may tell who knocked",
+		    c->user);
+}
+
 int
 config_load_buf(const char *name, const char *buf, size_t len,
     struct config *c, diag_fn *fn, void *ctx)
@@ -731,6 +802,7 @@ config_load_buf(const char *name, const char *buf, size_t len,
 		parse_line(p, line, linelen);
 	check_listen(p);
 	check_penalties(p);
+	check_knock(p);
 	if (p->d.count == 0) {
 		*c = p->c;
 		r = 0;
@@ -853,4 +925,8 @@ config_dump(const struct config *c, FILE *f)
 	dump_exempt(c, f);
 	fprintf(f, "loglevel %s\n",
 	    log_level_name((enum log_level)c->log_level));
+	fprintf(f, "knockbindsocket %.*s\n", (int)sizeof(c->knock_bind_socket),
+	    c->knock_bind_socket[0] != '\0' ? c->knock_bind_socket : "none");
+	fprintf(f, "knockduser %.*s\n", (int)NAME_MAX_LEN,
+	    c->knockd_user[0] != '\0' ? c->knockd_user : "none");
 }

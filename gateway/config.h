@@ -49,6 +49,9 @@ struct config {
 	struct addr_net		exempt[CONFIG_MAX_EXEMPT];
 	size_t			nexempt;	/* PerSourcePenaltyExemptList */
 	int			log_level;	/* enum log_level; info */
+	/* Knock bindings (docs/PROTOCOL.knock section 12); "" is none. */
+	char			knock_bind_socket[108];	/* KnockBindSocket */
+	char			knockd_user[33];	/* KnockdUser */
 };
 
 /* The built-in defaults (what a file with no lines means). */

@@ -206,6 +206,8 @@ load_all(const char *path, struct master_setup *ms, int check_only)
 	if (geteuid() == 0 && privdrop_lookup(ms->conf.user, &ms->uid,
 	    &ms->gid) != 0)
 		return -1;
+	if (master_knock_lookup(ms) != 0)
+		return -1;
 	if (load_secrets(ms) != 0)
 		return -1;
 	if (check_only)
@@ -272,8 +274,8 @@ main(int argc, char **argv)
 	ms.foreground = debug;
 	/* A size limit must fail an audit write, not kill the master. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (open_listeners(&ms.conf, &ms) != 0 || become_service_user(&ms) !=
-	    0)
+	if (open_listeners(&ms.conf, &ms) != 0 || master_knock_socket(&ms) !=
+	    0 || become_service_user(&ms) != 0)
 		return 1;
 	return master_run(&ms);
 }

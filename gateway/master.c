@@ -580,6 +580,13 @@ reload(struct master *m)
 	nc.port = m->conf.port;
 	snprintf(nc.user, sizeof(nc.user), "%s", m->conf.user);
 	snprintf(nc.audit_log, sizeof(nc.audit_log), "%s", m->conf.audit_log);
+	if (strcmp(nc.knock_bind_socket, m->conf.knock_bind_socket) != 0 ||
+	    strcmp(nc.knockd_user, m->conf.knockd_user) != 0)
+		logit("KnockBindSocket and KnockdUser changes take effect at "
+		    "the next restart");
+	memcpy(nc.knock_bind_socket, m->conf.knock_bind_socket,
+	    sizeof(nc.knock_bind_socket));
+	memcpy(nc.knockd_user, m->conf.knockd_user, sizeof(nc.knockd_user));
 	if (load_secrets(m, nc.totp_secrets, &ns) != 0) {
 		policy_free(np);
 		audit_reload(m, "failure", "TOTP secrets did not load; the "
@@ -595,6 +602,7 @@ reload(struct master *m)
 	(void)srclimit_reconfigure(m->src, &sc);
 	(void)broker_refresh_self(m->broker);
 	log_set_level((enum log_level)m->conf.log_level);
+	master_knock_check_policy(m);
 	audit_reload(m, "success", NULL);
 }
 
@@ -662,6 +670,9 @@ dispatch_event(struct master *m, struct evsrc *e)
 		break;
 	case EV_BROKER:
 		broker_process(m->broker);
+		break;
+	case EV_KNOCK:
+		master_knock_read(m);
 		break;
 	case EV_CHILD:
 		/* Its SIGCHLD may have come earlier in this same batch. */
@@ -780,10 +791,12 @@ master_run(struct master_setup *ms)
 	}
 	if ((m.src = srclimit_new(&sc)) == NULL ||
 	    (m.broker = broker_new((const struct policy *const *)&m.pol, err,
-	    sizeof(err))) == NULL || setup_events(&m) != 0) {
+	    sizeof(err))) == NULL || setup_events(&m) != 0 ||
+	    master_knock_start(&m) != 0) {
 		error("cannot start the master: %s", err);
 		return 1;
 	}
+	master_knock_check_policy(&m);
 	(void)broker_refresh_self(m.broker);
 	m.secrets = ms->secrets;
 	if (totp_state_open(m.conf.totp_state, err, sizeof(err), &m.tstate)
@@ -804,6 +817,7 @@ master_run(struct master_setup *ms)
 	monitor_audit_write(&m, &r);
 	broker_free(m.broker);
 	srclimit_free(m.src);
+	master_knock_stop(&m);
 	totp_state_close(m.tstate);
 	totp_secrets_free(m.secrets);
 	audit_close(m.audit);

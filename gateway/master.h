@@ -30,7 +30,18 @@ struct master_setup {
 	int		 test_hooks;
 	int		 foreground;
 	int		 no_sandbox;	/* test builds only: for strace/gdb */
+	int		 knock_fd;	/* KnockBindSocket, or -1 */
+	uid_t		 knockd_uid;	/* KnockdUser */
+	gid_t		 knockd_gid;
 };
+
+/*
+ * Knock bindings (master_knock.c), at start-up as root: look KnockdUser
+ * up, then bind KnockBindSocket (0660, KnockdUser's group).  Both set
+ * knock_fd to -1 when there is nothing to do.  0 or -1 (logged).
+ */
+int	master_knock_lookup(struct master_setup *ms);
+int	master_knock_socket(struct master_setup *ms);
 
 /* Run until SIGTERM.  Returns the process exit code. */
 int	master_run(struct master_setup *ms);

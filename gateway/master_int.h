@@ -14,11 +14,12 @@
 #include "audit.h"
 #include "broker.h"
 #include "ipc.h"
+#include "knock_bind.h"
 #include "master.h"
 #include "srclimit.h"
 #include "totp.h"
 
-enum evkind { EV_LISTENER, EV_SIGNAL, EV_BROKER, EV_CHILD };
+enum evkind { EV_LISTENER, EV_SIGNAL, EV_BROKER, EV_CHILD, EV_KNOCK };
 
 struct evsrc {
 	enum evkind	 kind;
@@ -57,6 +58,8 @@ struct child {
 	struct timespec	 started_real;
 	struct mchan	*chans;		/* list */
 	size_t		 nchans;
+	int		 knocked;	/* knock_id holds the binding used */
+	uint8_t		 knock_id[16];
 	int		 killed;		/* we killed it: say why */
 	char		 kill_reason[64];
 };
@@ -78,6 +81,9 @@ struct master {
 	size_t			 nchildren;
 	struct child		*dead;		/* reaped, freed after the batch */
 	int			 stopping;
+	struct evsrc		 knock_ev;	/* KnockBindSocket */
+	struct knock_bind_table	*knock;		/* NULL: no socket */
+	time_t			 knock_expired;	/* last sweep, monotonic */
 };
 
 /* master.c */
@@ -99,5 +105,13 @@ void	monitor_child_gone(struct master *m, struct child *c);
 void	monitor_audit_begin(struct master *m, struct child *c,
 	    struct audit_rec *r, const char *action, const char *outcome);
 void	monitor_audit_write(struct master *m, struct audit_rec *r);
+
+/* master_knock.c */
+int	master_knock_start(struct master *m);
+void	master_knock_stop(struct master *m);
+void	master_knock_read(struct master *m);
+void	master_knock_check_policy(struct master *m);
+const char *master_knock_refusal(struct master *m, struct child *c,
+	    const struct policy_user *u, char *buf, size_t len);
 
 #endif /* RAMPART_MASTER_INT_H */

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "master_int.h"
 
@@ -120,10 +122,12 @@ auth_failed(struct master *m, struct child *c, const char *method,
 /* Why user may not log in with this key from here, or NULL if they may. */
 static const char *
 pubkey_refusal(struct master *m, struct child *c,
-    const struct ipc_auth_pubkey *a, const struct policy_user **up)
+    const struct ipc_auth_pubkey *a, const struct policy_user **up,
+    char *buf, size_t len)
 {
 	const struct policy_user *u;
 	struct policy_limits lim;
+	const char *why;
 
 	*up = u = policy_user_find(m->pol, a->user);
 	if (u == NULL)
@@ -134,6 +138,8 @@ pubkey_refusal(struct master *m, struct child *c,
 		return "account expired";
 	if (!policy_user_source_ok(u, &c->peer))
 		return "source address not allowed for user";
+	if ((why = master_knock_refusal(m, c, u, buf, len)) != NULL)
+		return why;
 	if (m->audit_failed)
 		return "audit log cannot be written";
 	policy_user_limits(u, &lim);
@@ -149,8 +155,9 @@ on_auth_pubkey(struct master *m, struct child *c,
 	const struct policy_user *u;
 	const char *why;
 	struct audit_rec r;
+	char knock[128], id[33];
 
-	why = pubkey_refusal(m, c, a, &u);
+	why = pubkey_refusal(m, c, a, &u, knock, sizeof(knock));
 	if (a->probe && why == NULL) {
 		auth_answer(m, c, IPC_AUTH_PROBE_OK, "");
 		return;
@@ -165,6 +172,12 @@ on_auth_pubkey(struct master *m, struct child *c,
 	monitor_audit_begin(m, c, &r, "auth-publickey", "success");
 	audit_str(&r, "event.reason", policy_user_totp_required(u) ?
 	    "key accepted; TOTP code required" : "key-only account");
+	if (c->knocked) {
+		/* The binding it came through, as knockd audited the knock. */
+		sodium_bin2hex(id, sizeof(id), c->knock_id,
+		    sizeof(c->knock_id));
+		audit_str(&r, "rampart.knock.id", id);
+	}
 	monitor_audit_write(m, &r);
 	if (policy_user_totp_required(u)) {
 		c->phase = IPC_PHASE_TOTP;

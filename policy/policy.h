@@ -84,6 +84,8 @@ void	policy_user_limits(const struct policy_user *u,
  * unless the user says "knock optional").
  */
 int	policy_user_knock_required(const struct policy_user *u);
+/* How many users need a knock; the gateway warns if it cannot hear any. */
+size_t	policy_knock_required_users(const struct policy *pol);
 
 /*
  * Find the ssh-ed25519 key of u -- from "key", "keys-file" or "knock-key"

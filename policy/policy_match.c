@@ -81,6 +81,16 @@ policy_user_knock_required(const struct policy_user *u)
 	return u->knock_required;
 }
 
+size_t
+policy_knock_required_users(const struct policy *pol)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < pol->nusers; i++)
+		n += pol->users[i].knock_required != 0;
+	return n;
+}
+
 int
 policy_user_knock_key(const struct policy_user *u, const uint8_t key_id[32],
     uint8_t pk[32])

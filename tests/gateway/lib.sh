@@ -264,6 +264,18 @@ kill_clients() {
 	sleep 0.2
 }
 
+# web NS USER KEY: fetch the target's page through -W as USER with KEY's
+# ssh_config, from the client (NS_C) or the other network (NS_O).
+web() {
+	gw=$GW
+	[ "$1" = "$NS_O" ] && gw=$GW_O
+	in_ns "$1" timeout 30 ssh -F "$T/ssh_config_$3" \
+	    -W $TGT:80 "$2@$gw" 2>&1 <<REQ
+GET / HTTP/1.0
+
+REQ
+}
+
 audit() { $AUDITQ "$T/log/audit.jsonl" "$@"; }
 
 # expect_audit WHAT KEY=VALUE...: at least one matching record (within

@@ -12,16 +12,6 @@ GW_EXTRA_CONF="PerSourcePenaltyExemptList 10.77.1.0/24
 PerSourcePenalties authfail:3s noauth:1s error:3s max:10s"
 start_gateway
 
-web() {	# web NS USER KEY: fetch the target's page through -W
-	gw=$GW
-	[ "$1" = "$NS_O" ] && gw=$GW_O
-	in_ns "$1" timeout 30 ssh -F "$T/ssh_config_$3" \
-	    -W $TGT:80 "$2@$gw" 2>&1 <<REQ
-GET / HTTP/1.0
-
-REQ
-}
-
 refused() {	# refused LABEL REASON NS USER KEY
 	out=$(web "$3" "$4" "$5")
 	case "$out" in

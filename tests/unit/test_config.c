@@ -436,6 +436,43 @@ test_user(void **state)
 	    "line 1)");
 }
 
+/* KnockBindSocket and KnockdUser: together, and knockd is not User. */
+static void
+test_knock(void **state)
+{
+	char text[256];
+	struct config c;
+
+	(void)state;
+	load_ok("KnockBindSocket /run/rampart/knock.sock\n"
+	    "KnockdUser rampart-knockd\n", &c);
+	assert_string_equal(c.knock_bind_socket, "/run/rampart/knock.sock");
+	assert_string_equal(c.knockd_user, "rampart-knockd");
+	load_ok("KnockBindSocket none\nKnockdUser NONE\n", &c);
+	assert_string_equal(c.knock_bind_socket, "");
+	assert_string_equal(c.knockd_user, "");
+	bad1("KnockBindSocket /run/k.sock\n", "t.conf:1: KnockBindSocket "
+	    "needs KnockdUser: the user rampart-knockd runs as, whose "
+	    "datagrams alone are accepted");
+	bad1("User gw\nKnockdUser kd\n", "t.conf:2: KnockdUser without "
+	    "KnockBindSocket has no effect");
+	bad1("User gw\nKnockBindSocket /run/k.sock\nKnockdUser gw\n",
+	    "t.conf:3: KnockdUser must not be the gateway's User gw: its "
+	    "session processes run as that user, and only knockd may tell "
+	    "who knocked");
+	bad_at("KnockBindSocket /run/k.sock\nKnockdUser rampart\n", 2,
+	    "must not be the gateway's User rampart");
+	bad_at("KnockBindSocket run/k.sock\nKnockdUser kd\n", 1,
+	    "KnockBindSocket: path must be absolute");
+	snprintf(text, sizeof(text), "KnockBindSocket /%0108d\nKnockdUser "
+	    "kd\n", 0);
+	bad_at(text, 1, "KnockBindSocket: path is longer than 107 bytes");
+	bad_at("KnockBindSocket /k\nKnockdUser Kd\n", 2,
+	    "KnockdUser: \"Kd\" is not a valid user name");
+	bad_at("KnockBindSocket /k\nKnockBindSocket /j\nKnockdUser kd\n", 2,
+	    "KnockBindSocket given twice (first at line 1)");
+}
+
 static void
 test_durations(void **state)
 {
@@ -824,7 +861,9 @@ test_dump_defaults(void **state)
 	    "persourcepenalties authfail:5s noauth:2s error:10s max:10m "
 	    "table:8192\n"
 	    "persourcepenaltyexemptlist none\n"
-	    "loglevel info\n";
+	    "loglevel info\n"
+	    "knockbindsocket none\n"
+	    "knockduser none\n";
 	struct config c, again;
 	char *text, *text2;
 
@@ -867,7 +906,9 @@ test_dump_roundtrip(void **state)
 	    "ConnectTimeout 5m\n"
 	    "PerSourcePenalties error:1h max:2h table:10\n"
 	    "PerSourcePenaltyExemptList 10.0.0.0/8,2001:db8:1::/48\n"
-	    "LogLevel verbose\n";
+	    "LogLevel verbose\n"
+	    "KnockBindSocket /run/rampart/knock.sock\n"
+	    "KnockdUser rampart-knockd\n";
 	struct config c, again;
 	char *text, *text2, *line;
 
@@ -883,6 +924,8 @@ test_dump_roundtrip(void **state)
 	assert_contains(text, "persourcepenaltyexemptlist 10.0.0.0/8,"
 	    "2001:db8:1::/48\n");
 	assert_contains(text, "loglevel verbose\n");
+	assert_contains(text, "knockbindsocket /run/rampart/knock.sock\n");
+	assert_contains(text, "knockduser rampart-knockd\n");
 	/* Every keyword lower case, one space, one value. */
 	for (line = text; *line != '\0'; line = strchr(line, '\n') + 1) {
 		assert_true(line[0] >= 'a' && line[0] <= 'z');
@@ -957,6 +1000,7 @@ main(void)
 		cmocka_unit_test(test_hostkey),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_knock),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_max_auth_tries),
 		cmocka_unit_test(test_startups),
