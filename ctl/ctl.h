@@ -21,5 +21,6 @@ void	ctl_print_err(void *ctx, const char *msg);
 /* 1 if any argument after argv[0] is --help or -h. */
 int	ctl_help_wanted(int argc, char **argv);
 int	ctl_totp(int argc, char **argv);
+int	ctl_knock(int argc, char **argv);
 
 #endif /* RAMPART_CTL_H */

@@ -16,6 +16,7 @@ static const struct family {
 } families[] = {
 	{ "policy", ctl_policy, "check, explain and dump a policy file" },
 	{ "totp", ctl_totp, "enrol, import, test and reset TOTP secrets" },
+	{ "knock", ctl_knock, "make knock keys (users' and knockd's)" },
 };
 
 static void
