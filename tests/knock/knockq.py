@@ -15,7 +15,7 @@ usage:
   knockq.py send HOST PORT FILE
   knockq.py reseal -K SERVERSECRET IN OUT [--inner-flip BIT]
   knockq.py flip IN OUT BIT [--retag SERVERKEY]
-  knockq.py decode -K SERVERSECRET IN
+  knockq.py decode -K SERVERSECRET IN [--pub KEY.pub]
   knockq.py garbage HOST PORT N [--seed S] [--knock FILE --at K]
   knockq.py syn HOST PORT [--timeout S]
   knockq.py metric FILE NAME
@@ -318,6 +318,15 @@ def cmd_decode(o):
            "user_pad_zero": not any(inner[46 + ulen:78]),
            "key_id": inner[78:110].hex(),
            "tag_ok": pkt[:16] == tag(pk, ts, pkt[16:])}
+    if o.pub:
+        # The signature, with the public key of an authorized_keys line.
+        with open(o.pub) as f:
+            blob = base64.b64decode(f.read().split()[1])
+        upk = blob[-32:]
+        out["sig_ok"] = (blob == key_blob(upk) and key_id(upk) ==
+                         inner[78:110] and sodium().crypto_sign_verify_detached(
+                             inner[110:], DOMAIN + pk + inner[:110],
+                             ctypes.c_ulonglong(158), upk) == 0)
     print(json.dumps(out, sort_keys=True))
 
 
@@ -406,7 +415,8 @@ ARGS = {
                ("out", None, REQUIRED), ("--inner-flip", int, None)],
     "flip": [("inp", None, REQUIRED), ("out", None, REQUIRED),
              ("bit", int, REQUIRED), ("--retag", None, None)],
-    "decode": [("-K", None, REQUIRED), ("inp", None, REQUIRED)],
+    "decode": [("-K", None, REQUIRED), ("inp", None, REQUIRED),
+               ("--pub", None, None)],
     "garbage": [("host", None, REQUIRED), ("port", int, REQUIRED),
                 ("n", int, REQUIRED), ("--seed", int, 5),
                 ("--knock", None, None), ("--at", int, 0)],

@@ -145,7 +145,9 @@ start_knockd() {
 	[ $rc = 0 ] || sed 's/^/    /' "$T/knockd-t.out"
 	# A restarted knockd's counters start again: never read the old ones.
 	rm -f "$KMETRICS"
-	in_ns "$NS_G" "$KNOCKD_BIN" -d -f "$T/knockd.conf" \
+	# Not through in_ns: $! must be knockd itself (ip netns exec execs
+	# it), not a subshell, so that signals reach it.
+	ip netns exec "$NS_G" "$KNOCKD_BIN" -d -f "$T/knockd.conf" \
 	    >>"$T/knockd.log" 2>&1 &
 	KNOCKD_PID=$!
 	PIDS="$PIDS $KNOCKD_PID"

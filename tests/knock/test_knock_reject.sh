@@ -49,7 +49,7 @@ neg_audited() {
 
 # What rampart-knock sends, caught on its way: a well-formed knock.
 capture_knock "$T/k1" -i "$T/kim" -u kim
-$KNOCKQ decode -K "$T/server.key" "$T/k1" >"$T/k1.json"
+$KNOCKQ decode -K "$T/server.key" --pub "$T/kim.pub" "$T/k1" >"$T/k1.json"
 now=$(date +%s)
 python3 - "$T/k1.json" "$now" <<'PY' && ok || not_ok "k1: $(cat "$T/k1.json")"
 import json, sys
@@ -57,7 +57,7 @@ d = json.load(open(sys.argv[1]))
 now = int(sys.argv[2])
 assert d["user"] == "kim" and d["user_pad_zero"] and d["port"] == 22
 assert d["addr_type"] == 0 and d["addr_raw"] == "00" * 16
-assert d["version"] == 1 and d["flags"] == 0 and d["tag_ok"]
+assert d["version"] == 1 and d["flags"] == 0 and d["tag_ok"] and d["sig_ok"]
 assert abs(d["ts"] - now) <= 3
 PY
 # It opens the door for its sender ...
