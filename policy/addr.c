@@ -227,3 +227,30 @@ addr_from_sockaddr(const struct sockaddr *sa, size_t salen, struct addr *out)
 	}
 	return -1;
 }
+
+int
+addr_to_sockaddr(const struct addr *a, unsigned int port,
+    struct sockaddr_storage *ss, unsigned int *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (port > 65535)
+		return -1;
+	if (a->af == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, a->a, 4);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (a->af == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, a->a, 16);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}

@@ -62,7 +62,11 @@ void	addr_net_ntop(const struct addr_net *n, char *buf, size_t len);
 
 /* From/to a sockaddr (sockaddr_in or sockaddr_in6). Return 0 or -1. */
 struct sockaddr;
+struct sockaddr_storage;
 int	addr_from_sockaddr(const struct sockaddr *sa, size_t salen,
 	    struct addr *out);
+/* a and port (0..65535) as a sockaddr in ss, its size in *len. */
+int	addr_to_sockaddr(const struct addr *a, unsigned int port,
+	    struct sockaddr_storage *ss, unsigned int *len);
 
 #endif /* RAMPART_ADDR_H */

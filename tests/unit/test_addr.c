@@ -468,10 +468,39 @@ test_from_sockaddr(void **state)
 	    sizeof(sun), &a), -1);
 }
 
+/* addr_to_sockaddr, and back again through addr_from_sockaddr. */
+static void
+test_to_sockaddr(void **state)
+{
+	struct sockaddr_storage ss;
+	struct addr a, b;
+	socklen_t len = 0;
+
+	(void)state;
+	assert_int_equal(addr_parse("192.0.2.9", &a), 0);
+	assert_int_equal(addr_to_sockaddr(&a, 62022, &ss, &len), 0);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 62022);
+	assert_int_equal(addr_from_sockaddr((struct sockaddr *)&ss, len, &b),
+	    0);
+	assert_true(addr_eq(&a, &b));
+	assert_int_equal(addr_parse("2001:db8::9", &a), 0);
+	assert_int_equal(addr_to_sockaddr(&a, 0, &ss, &len), 0);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_int_equal(addr_from_sockaddr((struct sockaddr *)&ss, len, &b),
+	    0);
+	assert_true(addr_eq(&a, &b));
+	assert_int_equal(addr_to_sockaddr(&a, 65536, &ss, &len), -1);
+	a.af = AF_UNIX;
+	assert_int_equal(addr_to_sockaddr(&a, 22, &ss, &len), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_to_sockaddr),
 		cmocka_unit_test(test_parse_ipv4),
 		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_parse_strict),
