@@ -214,7 +214,7 @@ capture_knock() {
 	in_ns "$NS_C" $KNOCKQ capture 62999 "$out" >"$T/capture.ready" 2>&1 &
 	cp=$!
 	i=0
-	until grep -q ready "$T/capture.ready" || [ $i -gt 50 ]; do
+	until grep -qs ready "$T/capture.ready" || [ $i -gt 50 ]; do
 		i=$((i + 1))
 		sleep 0.1
 	done

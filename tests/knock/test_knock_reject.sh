@@ -11,13 +11,15 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 setup_knock
-# kim may knock from anywhere, so only knockd's checks stand in the way.
+# kim may knock from both networks, so only knockd's checks stand in the
+# way.
 ssh-keygen -q -t ed25519 -N '' -C kim -f "$T/kim"
 cat >>"$T/policy.conf" <<POL
 
 user kim
 	key $(cat "$T/kim.pub")
 	totp none
+	from 10.77.0.0/16
 	allow $TGT port 22
 POL
 start_knockd
