@@ -208,13 +208,17 @@ audit_binding(struct master *m, const struct knock_bind_msg *b)
 	monitor_audit_write(m, &r);
 }
 
-/* The sender's uid, and any descriptors it passed closed unread. */
+/*
+ * The sender's uid; -1 without one.  Descriptors passed along (knockd
+ * never sends any) are closed unread, and the datagram is refused (-2),
+ * so that nobody can fill the master's descriptor table.
+ */
 static int
 sender_uid(struct msghdr *mh, uid_t *uid)
 {
 	struct cmsghdr *cm;
 	struct ucred cred;
-	int found = 0, fd;
+	int found = 0, fds = 0, fd;
 	size_t i, n;
 
 	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
@@ -231,9 +235,12 @@ sender_uid(struct msghdr *mh, uid_t *uid)
 				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
 				    sizeof(fd));
 				close(fd);
+				fds = 1;
 			}
 		}
 	}
+	if (fds || (mh->msg_flags & MSG_CTRUNC))
+		return -2;
 	return found ? 0 : -1;
 }
 
@@ -244,9 +251,15 @@ take_datagram(struct master *m, const uint8_t *buf, ssize_t len,
 	struct knock_bind_msg b;
 	char err[128], detail[64], ip[ADDR_STRLEN];
 	time_t now = time(NULL);
-	uid_t uid;
+	uid_t uid = 0;
 
-	if (sender_uid(mh, &uid) != 0) {
+	switch (sender_uid(mh, &uid)) {
+	case 0:
+		break;
+	case -2:
+		log_bad("descriptors attached", "");
+		return;
+	default:
 		log_bad("no sender credentials", "");
 		return;
 	}

@@ -36,7 +36,7 @@ start_gateway
 
 cat >"$T/send.py" <<'PY'
 # send.py SOCKET bind USER FAMILY ADDR SECONDS KNOCKID_HEX [TYPE]
-# send.py SOCKET garbage
+# send.py SOCKET garbage | fds
 import os, socket, struct, sys, time
 
 def binding(user, fam, addr, secs, kid, typ=1):
@@ -53,7 +53,7 @@ if mode == "bind":
     a = sys.argv[3:]
     s.sendto(binding(a[0], int(a[1]), a[2], int(a[3]), a[4],
                      int(a[5]) if len(a) > 5 else 1), path)
-else:
+elif mode == "garbage":
     good = binding("dave", 4, "10.77.1.2", 30, "ee" * 16)
     for d in (b"", b"x", good[:111], good + b"\0", os.urandom(112),
               os.urandom(2000), good[:4] + b"\x05" + good[5:],
@@ -62,6 +62,13 @@ else:
         s.sendto(d, path)
     for _ in range(500):
         s.sendto(os.urandom(112), path)
+elif mode == "fds":
+    # A good binding with descriptors attached: refused, and closed.
+    s.connect(path)
+    fd = os.open("/dev/null", os.O_RDONLY)
+    for _ in range(200):
+        socket.send_fds(s, [binding("dave", 4, "10.77.1.2", 30,
+                                    "ef" * 16)], [fd, fd, fd])
 PY
 
 # send AS ARGS...: the script as user AS (uid and primary group).
@@ -132,7 +139,13 @@ send $KD garbage
 send $KD bind dave 4 $CLI 30 "03$(printf '%030d' 0)" 2
 send $KD bind dave 4 $CLI -5 "04$(printf '%030d' 0)"
 send $KD bind dave 6 ::ffff:$CLI 30 "05$(printf '%030d' 0)"
+nfd=$(ls /proc/"$GW_PID"/fd | wc -l)
+send $KD fds
 sleep 0.5
+if [ "$(ls /proc/"$GW_PID"/fd | wc -l)" = "$nfd" ]; then ok; else
+	not_ok "passed descriptors kept: $nfd, now $(ls /proc/"$GW_PID"/fd |
+	    wc -l)"
+fi
 if grep -q "knock binding dropped: wrong sender (uid 0," "$T/gateway.log" &&
     grep -q "knock binding dropped: wrong sender (uid 65534," \
     "$T/gateway.log"; then ok; else
