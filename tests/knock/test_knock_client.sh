@@ -28,8 +28,7 @@ CFG
 # nothing on disk for ssh to read.
 grep -v 'Identit' "$T/ssh_config" >>"$T/ssh_config_knock"
 assh() {
-	in_ns "$NS_C" env SSH_AUTH_SOCK="$AGENT_SOCK" \
-	    RAMPART_KNOCK_CONFIG="$T/knock.conf" HOME="$T/home" \
+	in_ns "$NS_C" env SSH_AUTH_SOCK="$AGENT_SOCK" HOME="$T/home" \
 	    timeout 60 ssh -F "$T/ssh_config_knock" "$@"
 }
 mkdir -p "$T/home"
@@ -58,10 +57,12 @@ out=$(assh -J gw root@$TGT 2>&1)
 if [ "$out" = rampart-target-ok ]; then ok; else not_ok "-J: $out"; fi
 expect_kmetric "-J knocked again" rampart_knockd_accepted_total $((acc + 1))
 
-# Only a knock.conf: the server key, knockd's port and the user.
+# Only ~/.config/rampart/knock.conf: the server key, knockd's port and
+# the user.
 wait_closed
+mkdir -p "$T/home/.config/rampart"
 printf 'ServerKey %s\nKnockPort %s\nUser alice\n' "$T/server.pub" $KPORT \
-    >"$T/knock.conf"
+    >"$T/home/.config/rampart/knock.conf"
 out=$(kpage gwconf)
 case "$out" in
 *"hello from the private network"*) ok ;;
