@@ -18,10 +18,13 @@ Measures (docs/performance.md says how and why):
   c  RSS, PSS and USS per idle session at 200 sessions
   d  sessions held before failure, cap 2000
   e  ssh -L at 50 ms RTT through the delay line, against plain TCP
+  k  rampart-knockd: knock-to-open latency, and garbage dropped on one
+     core with every valid knock opening (tests/bench/knock_bench.py, in
+     namespaces of its own; --only knock runs it alone)
 
 Environment: BENCH_QUICK=1 (a short run), BENCH_SIZE (bytes for a, with
 K/M/G suffixes), BENCH_RTT_SIZE (for e), BENCH_REPS, BENCH_ONLY=a,b,...,
-BENCH_SESSIONS, BENCH_CAP, BENCH_DOC (the file the results block goes
+BENCH_SESSIONS, BENCH_CAP, BENCH_KNOCK_* (knock_bench.py), BENCH_DOC (the file the results block goes
 to; a full run writes docs/performance.md, a quick run nothing unless this
 is set), BENCH_KEEP=1 (keep the temporary directory, for debugging).
 
@@ -71,6 +74,9 @@ MIB = 1024 * 1024
 RAMPART_LIMITS = (("PerSourceMaxStartups", "10000"),)
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# knock_bench.py imports this file as "bench": let it find this very
+# module, not a second copy with its own exception classes.
+sys.modules.setdefault("bench", sys.modules[__name__])
 
 
 class BenchError(Exception):
@@ -1077,15 +1083,16 @@ BEGIN = "<!-- bench results: written by tests/bench/bench.py -->"
 END = "<!-- end of bench results -->"
 
 
-def write_doc(path, block):
+def write_doc(path, block, begin=BEGIN, end=END):
+    """Replace the block between begin and end in path, or append it."""
     try:
         with open(path) as f:
             text = f.read()
     except FileNotFoundError:
         text = "# Rampart performance\n\n"
-    if BEGIN in text and END in text:
-        text = (text[:text.index(BEGIN)] + block +
-                text[text.index(END) + len(END) + 1:])
+    if begin in text and end in text:
+        text = (text[:text.index(begin)] + block +
+                text[text.index(end) + len(end) + 1:])
     else:
         text = text.rstrip("\n") + "\n\n" + block
     with open(path, "w") as f:
@@ -1095,6 +1102,8 @@ def write_doc(path, block):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
+    ap.add_argument("--only", help="the measures to run: letters a-e "
+                    "and k, or knock (default: BENCH_ONLY, else all)")
     args = ap.parse_args()
     env = os.environ.get
     args.quick = env("BENCH_QUICK", "0") not in ("", "0")
@@ -1106,34 +1115,28 @@ def parse_args():
     args.lat_n = int(env("BENCH_LAT_N", "10" if q else "30"))
     args.sessions = int(env("BENCH_SESSIONS", "50" if q else "200"))
     args.cap = int(env("BENCH_CAP", "200" if q else "2000"))
-    args.only = set(env("BENCH_ONLY", "a,b,c,d,e").replace(",", ""))
+    only = args.only or env("BENCH_ONLY", "a,b,c,d,e,k")
+    args.only = set(only.replace("knock", "k").replace(",", ""))
+    if not args.only or not args.only <= set("abcdek"):
+        raise SystemExit(f"bench: --only/BENCH_ONLY {only!r}: use letters "
+                         "a to e and k (or knock)")
     args.doc = env("BENCH_DOC", "" if q else "docs/performance.md")
     return args
 
 
-def main():
-    args = parse_args()
-    if os.geteuid() != 0:
-        print("bench: needs root (network namespaces, sshd, a temporary "
-              "user)", file=sys.stderr)
-        return 1
-    for b in ("bin/rampart-gateway", "bench/bench_io", "bench/delayline"):
-        if not os.access(os.path.join(args.build, b), os.X_OK):
-            print(f"bench: {args.build}/{b} missing (run make bench)",
-                  file=sys.stderr)
-            return 1
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+
+def run_harness(h):
+    """h.run() with SIGINT, SIGTERM and SIGHUP turned into Interrupted,
+    and h.cleanup() whatever happens: 0, 1 or 130."""
     def interrupted(sig, frame):
         raise Interrupted(signal.Signals(sig).name)
-    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for s in SIGNALS:
         signal.signal(s, interrupted)
-    # A SIGTERM to a wrapper that started us (make's shell, a pyenv shim)
-    # reaches us too.
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    bench = Bench(args)
     rc = 0
     try:
-        bench.run()
+        h.run()
     except Interrupted as e:
         print(f"bench: interrupted ({e}), cleaning up", file=sys.stderr)
         rc = 130
@@ -1141,20 +1144,61 @@ def main():
         print(f"bench: {e}", file=sys.stderr)
         rc = 1
     finally:
-        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        for s in SIGNALS:
             signal.signal(s, signal.SIG_IGN)
-        bench.cleanup()
-    if rc != 0:
-        return rc
-    res = bench.res
-    res.update(quick=args.quick, size=args.size, reps=args.reps,
-               rtt_size=args.rtt_size, rtt_reps=args.rtt_reps,
-               lat_n=args.lat_n, sessions=args.sessions, cap=args.cap)
-    print()
-    print(text_table(ratio_rows(res)))
-    if args.doc:
-        write_doc(args.doc, results_block(res, machine()))
-        print(f"\nresults written to {args.doc}")
+        h.cleanup()
+    return rc
+
+
+def main():
+    import knock_bench		# here: it subclasses Bench
+    args = parse_args()
+    knock_bench.add_args(args)
+    if os.geteuid() != 0:
+        print("bench: needs root (network namespaces, sshd, a temporary "
+              "user)", file=sys.stderr)
+        return 1
+    ssh_part = bool(args.only & set("abcde"))
+    need = ["bin/rampart-gateway", "bench/bench_io",
+            "bench/delayline"] if ssh_part else []
+    for b in need:
+        if not os.access(os.path.join(args.build, b), os.X_OK):
+            print(f"bench: {args.build}/{b} missing (run make bench)",
+                  file=sys.stderr)
+            return 1
+    if "k" in args.only and knock_bench.missing(args.build):
+        print(f"bench: {knock_bench.missing(args.build)} missing (run make "
+              f"bench)", file=sys.stderr)
+        return 1
+    # A SIGTERM to a wrapper that started us (make's shell, a pyenv shim)
+    # reaches us too.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if ssh_part:
+        bench = Bench(args)
+        rc = run_harness(bench)
+        if rc != 0:
+            return rc
+        res = bench.res
+        res.update(quick=args.quick, size=args.size, reps=args.reps,
+                   rtt_size=args.rtt_size, rtt_reps=args.rtt_reps,
+                   lat_n=args.lat_n, sessions=args.sessions, cap=args.cap)
+        print()
+        print(text_table(ratio_rows(res)))
+        if args.doc:
+            write_doc(args.doc, results_block(res, machine()))
+            print(f"\nresults written to {args.doc}")
+    if "k" in args.only:
+        kb = knock_bench.KnockBench(args)
+        rc = run_harness(kb)
+        if rc != 0:
+            return rc
+        kb.res["quick"] = args.quick
+        print()
+        print(knock_bench.text(kb.res))
+        if args.doc:
+            write_doc(args.doc, knock_bench.block(kb.res, machine()),
+                      knock_bench.BEGIN, knock_bench.END)
+            print(f"\nknock results written to {args.doc}")
     return 0
 
 

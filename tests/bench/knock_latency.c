@@ -1,7 +1,7 @@
 /*
  * knock_latency: knock-to-open latency of rampart-knockd, for "make bench".
  *
- *	knock_latency -A ADDRFILE [-g NETNS] [-P DOORPORT] [-T TABLE]
+ *	knock_latency -A ADDRFILE [-s] [-g NETNS] [-P DOORPORT] [-T TABLE]
  *	    [-d MS] [-w MS] [-c PORT] HOST KNOCKPORT
  *
  * The knocks are real ones, made by rampart-knock: this program first
@@ -11,7 +11,9 @@
  * per address, in the same order, each address a new one, so that every
  * knock adds a new element to the set.  Collecting first keeps the cost of
  * starting a client out of the measure: what is timed is only knockd and
- * nftables.
+ * nftables.  Once it has them all it prints "collected N"; with -s it then
+ * waits for a line on standard input before it sends any (so that the
+ * caller can start a flood first).
  *
  * Then, for each knock: take the time, send the datagram unchanged to
  * HOST:KNOCKPORT (knockd), and ask nftables through libnftables, as fast
@@ -75,7 +77,7 @@ struct run {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: knock_latency -A ADDRFILE [-g NETNS] "
+	fprintf(stderr, "usage: knock_latency -A ADDRFILE [-s] [-g NETNS] "
 	    "[-P DOORPORT] [-T TABLE] [-d MS] [-w MS] [-c PORT] "
 	    "HOST KNOCKPORT\n");
 	exit(2);
@@ -208,7 +210,19 @@ collect(int fd, struct run *r)
 		}
 		memcpy(r->k[i++].pkt, buf, KNOCK_SIZE);
 	}
+	printf("collected %zu\n", r->n);
+	fflush(stdout);
 	return 0;
+}
+
+/* -s: wait for the caller's go (any line, or end of input). */
+static void
+wait_go(void)
+{
+	char line[64];
+
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return;		/* end of input is a go too */
 }
 
 /* A UDP socket connected to knockd. */
@@ -364,13 +378,13 @@ main(int argc, char **argv)
 	struct run r;
 	const char *addrfile = NULL, *netns = NULL;
 	unsigned int cport = 0;
-	int ch, cfd = -1, kfd = -1, ret = 1;
+	int ch, cfd = -1, kfd = -1, ret = 1, go = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.table = "rampart";
 	r.door = 22;
 	r.wait_ms = 1000;
-	while ((ch = getopt(argc, argv, "A:c:d:g:P:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:c:d:g:P:sT:w:")) != -1) {
 		switch (ch) {
 		case 'A':
 			addrfile = optarg;
@@ -386,6 +400,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			r.door = (unsigned int)number(optarg, "port", 1, 65535);
+			break;
+		case 's':
+			go = 1;
 			break;
 		case 'T':
 			r.table = optarg;
@@ -413,6 +430,8 @@ main(int argc, char **argv)
 	/* Keep the answers (and "No such file") out of our output. */
 	nft_ctx_buffer_output(r.nft);
 	nft_ctx_buffer_error(r.nft);
+	if (go)
+		wait_go();
 	measure(&r, kfd);
 	ret = summary(&r) == 0 ? 0 : 1;
  out:
