@@ -117,7 +117,7 @@ ${GW_EXTRA_CONF:-}"
 
 write_knockd_conf() {	# write_knockd_conf [EXTRA LINES]
 	mkdir -p "$T/klog" "$T/metrics"
-	chown nobody "$T/klog" "$T/metrics"
+	chown "${KNOCKD_USER:-nobody}" "$T/klog" "$T/metrics"
 	cat >"$T/knockd.conf" <<CFG
 ListenPort $KPORT
 ServerKey $T/server.key
@@ -128,7 +128,7 @@ AuditLog $KAUDIT
 MetricsFile $KMETRICS
 MetricsInterval 1s
 NftCreate yes
-User nobody
+User ${KNOCKD_USER:-nobody}
 LogLevel ${KNOCKD_LOGLEVEL:-verbose}
 ${1:-}
 CFG

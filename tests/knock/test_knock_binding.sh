@@ -7,8 +7,10 @@
 # optional") gets in through alice's door without a knock of her own.
 set -u
 . "$(dirname "$0")/lib.sh"
+# knockd must run as a user of its own, not the gateway's (nobody).
+KNOCKD_USER=daemon
 GW_EXTRA_CONF="KnockBindSocket $T/knock.sock
-KnockdUser nobody"
+KnockdUser $KNOCKD_USER"
 setup_knock
 for u in dave kim; do
 	ssh-keygen -q -t ed25519 -N '' -C $u -f "$T/$u"
@@ -41,6 +43,12 @@ expect_silent "before any knock" "$NS_C" $GW
 expect_knock "alice knocks" -i "$T/alice" -u alice $GW
 expect_door "alice's door" $CLI
 let_in alice "alice from the address she opened"
+# The master heard of the very knock knockd accepted.
+kid=$(kaudit event.action=knock-accepted user.name=alice \
+    --field rampart.knock.id | tail -n 1)
+expect_audit "the binding, with knockd's knock id" \
+    event.action=knock-binding user.name=alice source.ip=$CLI \
+    rampart.knock.id="$kid"
 kept_out dave "dave from the address alice opened"
 expect_audit "dave's refusal" event.outcome=failure user.name=dave \
     event.reason="knock: no knock by dave from $CLI"
