@@ -28,8 +28,12 @@ export HOME=$tmp/home
 mkdir -p "$HOME"
 
 # ---- the test tool ----
+# (linked with the libraries of the binaries under test, so with the
+# sanitizers when those are the SAN=1 build's)
 tool=$tmp/spa_open_tool
-if ! ${CC:-cc} -D_GNU_SOURCE -Iknockd -Ipolicy -Icommon \
+san=
+case $libdir in */san/*) san=-fsanitize=address,undefined ;; esac
+if ! ${CC:-cc} $san -D_GNU_SOURCE -Iknockd -Ipolicy -Icommon \
     tests/knock/spa_open_tool.c "$libdir/libcore.a" "$libdir/libpolicy.a" \
     -lsodium -o "$tool"; then
 	not_ok "cannot build spa_open_tool"
