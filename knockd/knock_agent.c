@@ -65,24 +65,6 @@ knock_agent_connect(const char *sockpath, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Send all of buf.  0, or -1 with errno. */
-static int
-send_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = send(fd, p, len, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Receive exactly len bytes.  0, or -1 with errno (0 for EOF). */
 static int
 recv_all(int fd, uint8_t *p, size_t len)
@@ -130,7 +112,7 @@ transact(int fd, const uint8_t *req, size_t reqlen, uint8_t **reply,
 
 	*reply = NULL;
 	*replylen = 0;
-	if (send_all(fd, req, reqlen) != 0) {
+	if (knock_key_write_all(fd, req, reqlen) != 0) {
 		io_error("while sending", err, errlen);
 		return -1;
 	}

@@ -16,6 +16,7 @@
  * file is refused, since rampart-knock never asks for a passphrase: the
  * agent does that better.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -192,15 +193,24 @@ out:
 	return r;
 }
 
-/* Write all of data to fd.  0 or -1 (errno set). */
-static int
-write_all(int fd, const void *data, size_t len)
+/*
+ * Sockets are written with MSG_NOSIGNAL, so that a peer that went away is
+ * an error (EPIPE), not a signal; anything else with write().
+ */
+int
+knock_key_write_all(int fd, const void *data, size_t len)
 {
-	const char *p = data;
+	const uint8_t *p = data;
+	int sock = 1;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
+		n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+		if (n < 0 && sock && errno == ENOTSOCK) {
+			sock = 0;
+			continue;
+		}
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -233,7 +243,7 @@ file_write(const char *path, const void *data, size_t len, mode_t mode,
 		    strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+	if (fchmod(fd, mode) != 0 || knock_key_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path,
 		    strerror(errno));

@@ -67,6 +67,9 @@ void	knock_key_put_bytes(struct knock_key_buf *w, const void *p, size_t n);
 void	knock_key_put_string(struct knock_key_buf *w, const void *p,
 	    size_t n);
 
+/* Write all of data to fd (a socket without SIGPIPE).  0 or -1, errno. */
+int	knock_key_write_all(int fd, const void *data, size_t len);
+
 /* ---- the server key ---- */
 
 /*
