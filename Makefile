@@ -244,9 +244,11 @@ $(BUILD)/bench/%: tests/bench/%.c
 bench: $(BIN) $(BENCH_BIN)
 	$(Q)python3 tests/bench/bench.py --build $(BUILD)
 
-# Binaries, man pages, the systemd unit (its /usr/sbin paths rewritten to
-# SBINDIR) and the example configurations.  Nothing goes to /etc or /var:
-# the gateway creates its directories and host key at its first start.
+# Binaries, man pages, the systemd units (their /usr/sbin paths rewritten
+# to SBINDIR), the example configurations and the knock door's nftables
+# table (rampart.nft, next to the examples).  Nothing goes to /etc or
+# /var: the gateway creates its directories and host key at its first
+# start.
 # tests/ctl/install.sh checks the result.
 BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
@@ -271,6 +273,23 @@ ifneq ($(GW_BIN),)
 	    gateway/rampart-gateway.service \
 	    >$(DESTDIR)$(UNITDIR)/rampart-gateway.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rampart-gateway.service
+endif
+ifneq ($(KNOCKD_BIN),)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(KNOCKD_BIN) $(DESTDIR)$(SBINDIR)/rampart-knockd
+	install -m 0644 docs/rampart-knockd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/knockd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 knockd/rampart.nft $(DESTDIR)$(DOCDIR)/examples/
+	sed 's|/usr/sbin/rampart-knockd|$(SBINDIR)/rampart-knockd|g' \
+	    knockd/rampart-knockd.service \
+	    >$(DESTDIR)$(UNITDIR)/rampart-knockd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rampart-knockd.service
+endif
+ifneq ($(KNOCK_BIN),)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(KNOCK_BIN) $(DESTDIR)$(BINDIR)/rampart-knock
+	install -m 0644 docs/rampart-knock.1 $(DESTDIR)$(MANDIR)/man1/
 endif
 
 # Idempotent, and silent when everything is already installed.
