@@ -81,6 +81,7 @@ struct knock {
 	uint8_t			 addr_type;
 	struct addr		 addr;
 	uint16_t		 port;
+	int			 sent_af;	/* family the knock went by */
 };
 
 static struct knock_key_ed25519 file_key;
@@ -481,7 +482,7 @@ resolve(const char *host, unsigned long port, int family, int socktype,
 
 /* Send the datagram to the first address that takes it. */
 static int
-send_knock(const struct knock *k, const uint8_t pkt[SPA_SIZE])
+send_knock(struct knock *k, const uint8_t pkt[SPA_SIZE])
 {
 	struct addrinfo *ai;
 	char where[NI_MAXHOST];
@@ -498,6 +499,7 @@ send_knock(const struct knock *k, const uint8_t pkt[SPA_SIZE])
 		e = errno;
 		close(fd);
 		if (n == SPA_SIZE) {
+			k->sent_af = ai->ai_family;
 			if (k->o->verbose && getnameinfo(ai->ai_addr,
 			    ai->ai_addrlen, where, sizeof(where), NULL, 0,
 			    NI_NUMERICHOST) == 0)
@@ -512,7 +514,7 @@ send_knock(const struct knock *k, const uint8_t pkt[SPA_SIZE])
 
 /* Build, sign, seal and send one fresh knock (section 9). */
 static int
-knock_once(const struct knock *k)
+knock_once(struct knock *k)
 {
 	struct spa_inner in;
 	uint8_t inner[SPA_INNER_SIZE], sd[SPA_SIGNED_SIZE], sig[SPA_SIG_SIZE];
@@ -605,13 +607,20 @@ connect_one(const struct addrinfo *ai, int ms)
 	return -1;
 }
 
+/*
+ * In source mode the door opens for the address the knock came from, so
+ * only addresses of the knock's family can get through it.
+ */
 static int
-connect_any(const struct addrinfo *tcp, int ms)
+connect_any(const struct knock *k, const struct addrinfo *tcp, int ms)
 {
 	const struct addrinfo *ai;
 	int fd;
 
 	for (ai = tcp; ai != NULL; ai = ai->ai_next) {
+		if (k->addr_type == SPA_ADDR_SOURCE &&
+		    ai->ai_family != k->sent_af)
+			continue;
 		if ((fd = connect_one(ai, ms)) != -1)
 			return fd;
 	}
@@ -623,7 +632,7 @@ connect_any(const struct addrinfo *tcp, int ms)
  * after -w seconds.  The connected socket or -1.
  */
 static int
-wait_for_door(const struct knock *k, const struct addrinfo *tcp)
+wait_for_door(struct knock *k, const struct addrinfo *tcp)
 {
 	long long start = now_ms(), deadline, last = start, t, left;
 	int fd;
@@ -632,7 +641,7 @@ wait_for_door(const struct knock *k, const struct addrinfo *tcp)
 	for (;;) {
 		t = now_ms();
 		left = deadline - t;
-		fd = connect_any(tcp, (int)(left < CONNECT_MS ? (left > 0 ?
+		fd = connect_any(k, tcp, (int)(left < CONNECT_MS ? (left > 0 ?
 		    left : 1) : CONNECT_MS));
 		if (fd != -1)
 			return fd;
