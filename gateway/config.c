@@ -767,9 +767,9 @@ check_knock(struct config_parser *p)
 	const struct config *c = &p->c;
 
 	if (c->knock_bind_socket[0] != '\0' && c->knockd_user[0] == '\0')
-		diag_at(&p->d, p->file, p->seen[KW_KNOCKSOCK], "KnockBindSocket "
-		    "needs KnockdUser: the user rampart-knockd runs as, whose "
-		    "datagrams alone are accepted");
+		diag_at(&p->d, p->file, p->seen[KW_KNOCKSOCK],
+		    "KnockBindSocket needs KnockdUser: the user rampart-knockd "
+		    "runs as, whose datagrams alone are accepted");
 	if (c->knockd_user[0] != '\0' && c->knock_bind_socket[0] == '\0')
 		diag_at(&p->d, p->file, p->seen[KW_KNOCKDUSER], "KnockdUser "
 		    "without KnockBindSocket has no effect");

@@ -231,7 +231,8 @@ static int
 check_set(struct knock_nft *n, const char *set, const char *type,
     char *err, size_t errlen)
 {
-	char cmd[2 * KNOCK_NFT_NAME_MAX + 32], what[2 * KNOCK_NFT_NAME_MAX + 64];
+	char cmd[2 * KNOCK_NFT_NAME_MAX + 32];
+	char what[2 * KNOCK_NFT_NAME_MAX + 64];
 	const char *out;
 
 	snprintf(cmd, sizeof(cmd), "list set inet %s %s", n->conf.table, set);

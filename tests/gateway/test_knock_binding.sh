@@ -17,8 +17,8 @@ SOCK=$T/run/knock.sock
 PY=/usr/bin/python3
 # alice must knock and may come from both client networks, so that only
 # the knock decides; dave must knock too; ci need not.
-sed -i -e '/^user alice/,/^$/ s|^\tfrom 10.77.1.0/24$|\tfrom 10.77.1.0/24 10.77.3.0/24\n\tknock required|' \
-    "$T/policy.conf"
+new='& 10.77.3.0/24\n\tknock required'
+sed -i "/^user alice/,/^\$/ s|^\tfrom 10.77.1.0/24\$|$new|" "$T/policy.conf"
 cat >>"$T/policy.conf" <<POL
 
 user dave
