@@ -21,11 +21,11 @@
 #include "knockd_conf.h"
 #include "log.h"
 
-#define MAX_ERRS	32
 #define KEYLINE		"ServerKey /etc/rampart/knockd.key\n"
 
+/* Every message, one a line, and how many. */
 struct errs {
-	char		msg[MAX_ERRS][DIAG_MSG_MAX];
+	char		text[8192];
 	unsigned int	n;
 };
 
@@ -33,9 +33,9 @@ static void
 collect(void *ctx, const char *msg)
 {
 	struct errs *e = ctx;
+	size_t used = strlen(e->text);
 
-	if (e->n < MAX_ERRS)
-		snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s", msg);
+	snprintf(e->text + used, sizeof(e->text) - used, "%s\n", msg);
 	e->n++;
 }
 
@@ -60,7 +60,7 @@ ok(const char *text, struct knockd_conf *c)
 	struct errs e;
 
 	if (load(text, c, &e) != 0)
-		fail_msg("rejected \"%s\": %s", text, e.n ? e.msg[0] : "?");
+		fail_msg("rejected \"%s\": %s", text, e.text);
 	assert_int_equal(e.n, 0);
 }
 
@@ -69,15 +69,17 @@ static void
 bad(const char *text, const char *want)
 {
 	struct knockd_conf c, before;
+	char line[DIAG_MSG_MAX + 1];
 	struct errs e;
 
 	memset(&c, 0x5a, sizeof(c));
 	before = c;
 	if (load(text, &c, &e) != -1)
 		fail_msg("accepted \"%s\"", text);
-	if (e.n != 1 || strcmp(e.msg[0], want) != 0)
-		fail_msg("for \"%s\" want \"%s\", got %u error(s), first "
-		    "\"%s\"", text, want, e.n, e.msg[0]);
+	snprintf(line, sizeof(line), "%s\n", want);
+	if (strcmp(e.text, line) != 0)
+		fail_msg("for \"%s\" want \"%s\", got %u error(s):\n%s", text,
+		    want, e.n, e.text);
 	assert_memory_equal(&c, &before, sizeof(c));
 }
 
@@ -145,8 +147,8 @@ test_server_key(void **state)
 	assert_int_equal(knockd_conf_load_buf("k.conf", t, strlen(t), &c,
 	    collect, &e), -1);
 	assert_int_equal(e.n, 1);
-	assert_string_equal(e.msg[0], "k.conf: ServerKey is missing (the "
-	    "file \"rampartctl knock keygen --server\" writes)");
+	assert_string_equal(e.text, "k.conf: ServerKey is missing (the "
+	    "file \"rampartctl knock keygen --server\" writes)\n");
 	/* Two on one line, or on two lines; the first is the newest. */
 	ok("ServerKey /a/new\n", &c);
 	assert_int_equal(c.nserver_keys, 2);
@@ -209,13 +211,11 @@ test_all_errors(void **state)
 	before = c;
 	assert_int_equal(load(text, &c, &e), -1);
 	assert_int_equal(e.n, 3);
-	assert_string_equal(e.msg[0], "k.conf:1: ListenPort: port 0 is out "
-	    "of range (1-65535)");
-	assert_string_equal(e.msg[1], "k.conf:2: OpenRate: \"x\" is not a "
-	    "number");
-	assert_string_equal(e.msg[2], "k.conf:4: NftTable: \"9x\" is not an "
-	    "nftables name (a letter, then letters, digits or '_'; at most "
-	    "63 characters)");
+	assert_string_equal(e.text,
+	    "k.conf:1: ListenPort: port 0 is out of range (1-65535)\n"
+	    "k.conf:2: OpenRate: \"x\" is not a number\n"
+	    "k.conf:4: NftTable: \"9x\" is not an nftables name (a letter, "
+	    "then letters, digits or '_'; at most 63 characters)\n");
 	assert_memory_equal(&c, &before, sizeof(c));
 }
 
@@ -394,7 +394,7 @@ test_bounds(void **state)
 		assert_int_equal(e.n, 1);
 		snprintf(want, sizeof(want), "k.conf:1: %s: \"1x\" is not a ",
 		    b->kw);
-		assert_true(strncmp(e.msg[0], want, strlen(want)) == 0);
+		assert_true(strncmp(e.text, want, strlen(want)) == 0);
 	}
 	/* Durations in any unit and mixed. */
 	ok("OpenTime 1m30s\nReturningTime 2d\n", &c);
@@ -517,7 +517,7 @@ roundtrip(const char *text)
 	assert_int_equal(fclose(f), 0);
 	memset(&e, 0, sizeof(e));
 	if (knockd_conf_load_buf("dump", d1, l1, &b, collect, &e) != 0)
-		fail_msg("dump does not load: %s\n%s", e.msg[0], d1);
+		fail_msg("dump does not load: %s\n%s", e.text, d1);
 	/* No ListenAddress dumps as the two it means: equal, not same. */
 	if (a.nlisten > 0)
 		assert_memory_equal(&a, &b, sizeof(a));
@@ -604,8 +604,8 @@ test_load_file(void **state)
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(knockd_conf_load(path, &c, collect, &e), -1);
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or "
-	    "directory", path);
-	assert_string_equal(e.msg[0], want);
+	    "directory\n", path);
+	assert_string_equal(e.text, want);
 }
 
 /* The example shipped in docs/examples loads as it is. */
@@ -622,7 +622,7 @@ test_example(void **state)
 	    dir != NULL ? dir : "tests/data");
 	memset(&e, 0, sizeof(e));
 	if (knockd_conf_load(path, &c, collect, &e) != 0)
-		fail_msg("%s", e.msg[0]);
+		fail_msg("%s", e.text);
 }
 
 int
