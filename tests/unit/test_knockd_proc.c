@@ -221,6 +221,16 @@ knock_default(struct spec *s, const struct fx *f)
 	s->server = &f->keys[0];
 }
 
+/* The default knock, by user with key k. */
+static void
+knock_as(struct spec *s, const struct fx *f, const char *user,
+    const struct ukey *k)
+{
+	knock_default(s, f);
+	s->user = user;
+	s->signer = k;
+}
+
 /* The datagram s describes; its nonce goes to s->nonce. */
 static void
 knock_build(struct spec *s, uint8_t out[SPA_SIZE])
@@ -426,9 +436,7 @@ test_accept_explicit(void **state)
 	assert_int_equal(f->door.a.af, AF_INET6);
 	assert_true(addr_eq(&f->door.a, &want));
 	/* A knock-key may knock (and only knock: that is the gateway's). */
-	knock_default(&s, f);
-	s.user = "erin";
-	s.signer = &erin_knock;
+	knock_as(&s, f, "erin", &erin_knock);
 	assert_int_equal(knock_from(f, &s, "192.0.2.51"), KNOCKD_ACCEPTED);
 	assert_int_equal(dropped(f, KNOCKD_ACCEPTED), 3);
 	fx_free(f);
@@ -818,9 +826,7 @@ test_user_budget(void **state)
 	assert_int_equal(knock_from(f, &s, "198.51.100.6"),
 	    KNOCKD_DROP_USER_BUDGET);
 	/* Another user has a budget of their own. */
-	knock_default(&s, f);
-	s.user = "erin";
-	s.signer = &erin_login;
+	knock_as(&s, f, "erin", &erin_login);
 	assert_int_equal(knock_from(f, &s, "198.51.100.6"), KNOCKD_ACCEPTED);
 	/* A reload gives every user a fresh budget. */
 	knockd_proc_set_policy(f->p, f->pol);
@@ -837,9 +843,7 @@ test_policy_drops(void **state)
 	struct spec s;
 
 	(void)state;
-	knock_default(&s, f);
-	s.user = "carol";
-	s.signer = &carol;
+	knock_as(&s, f, "carol", &carol);
 	assert_int_equal(knock_from(f, &s, "198.51.100.4"),
 	    KNOCKD_DROP_EXPIRED);
 	knock_default(&s, f);
@@ -853,19 +857,13 @@ test_policy_drops(void **state)
 	knock_default(&s, f);
 	assert_int_equal(knock_from(f, &s, "fe80::1"), KNOCKD_DROP_ADDRESS);
 	/* Bob may come only from 198.51.100.0/24, in either mode. */
-	knock_default(&s, f);
-	s.user = "bob";
-	s.signer = &bob;
+	knock_as(&s, f, "bob", &bob);
 	assert_int_equal(knock_from(f, &s, "203.0.113.9"), KNOCKD_DROP_FROM);
-	knock_default(&s, f);
-	s.user = "bob";
-	s.signer = &bob;
+	knock_as(&s, f, "bob", &bob);
 	s.addr_type = SPA_ADDR_IPV4;
 	s.addr = "203.0.113.9";
 	assert_int_equal(knock_from(f, &s, "198.51.100.4"), KNOCKD_DROP_FROM);
-	knock_default(&s, f);
-	s.user = "bob";
-	s.signer = &bob;
+	knock_as(&s, f, "bob", &bob);
 	assert_int_equal(knock_from(f, &s, "198.51.100.4"), KNOCKD_ACCEPTED);
 	assert_int_equal(dropped(f, KNOCKD_DROP_EXPIRED), 1);
 	assert_int_equal(dropped(f, KNOCKD_DROP_PORT), 1);
