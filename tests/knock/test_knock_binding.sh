@@ -61,4 +61,4 @@ n=$(kmetric rampart_knockd_bind_errors_total)
 if [ "$n" = 0 ]; then ok; else not_ok "bind errors: $n"; fi
 expect_knockd_alive "after the binding"
 
-summary
+knock_summary

@@ -144,4 +144,4 @@ err "encrypted key file" 1 "ssh-agent" -- $S -i "$T/locked" $GW
 in_ns "$NS_C" "$KNOCK_BIN" >"$T/err.out" 2>&1
 expect_rc 2 $? "no host: usage"
 
-summary
+knock_summary

@@ -81,4 +81,4 @@ if in_ns "$NS_G" nft list table inet rampart >/dev/null 2>&1; then
 	not_ok "the table stayed after SIGTERM"
 else ok; fi
 
-summary
+knock_summary

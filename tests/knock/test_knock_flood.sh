@@ -73,4 +73,4 @@ if [ "$n" = 0 ]; then ok; else
 	not_ok "garbage audited one by one: $n knock-rejected records"
 fi
 
-summary
+knock_summary

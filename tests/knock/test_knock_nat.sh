@@ -39,4 +39,4 @@ expect_no_door "the changed address" 10.77.3.3
 send_dgram "$NS_C" $GW "$T/k"
 expect_door "the knock as signed" 10.77.3.3
 
-summary
+knock_summary

@@ -160,4 +160,4 @@ start_knockd
 expect_no_door "after the restart" $OTHER
 neg_audited "the accepted knock after a restart" stale "$T/k2"
 
-summary
+knock_summary

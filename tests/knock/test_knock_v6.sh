@@ -47,4 +47,4 @@ knock -4 -i "$T/alice" -u alice -a $OTHER6 $GW >/dev/null 2>&1
 expect_rejected "alice for an IPv6 address outside her from" from "$rb"
 expect_no_door "outside alice's from" $OTHER6
 
-summary
+knock_summary
