@@ -16,6 +16,7 @@ usage:
   knockq.py reseal -K SERVERSECRET IN OUT [--inner-flip BIT]
   knockq.py flip IN OUT BIT [--retag SERVERKEY]
   knockq.py decode -K SERVERSECRET IN [--pub KEY.pub]
+  knockq.py sweep HOST PORT FILE --retag SERVERKEY [--step N] [--first B]
   knockq.py garbage HOST PORT N [--seed S] [--knock FILE --at K]
   knockq.py syn HOST PORT [--timeout S]
   knockq.py metric FILE NAME
@@ -299,6 +300,28 @@ def cmd_flip(o):
         f.write(b)
 
 
+def cmd_sweep(o):
+    """Every STEP-th bit of FILE flipped, one datagram each: as is (they
+    must die at the tag), then, for the bits after the tag, with the tag
+    made again (they must die at the seal).  Prints the two counts."""
+    s, dst = udp_to(o.host, o.port)
+    spk = read_server_pk(o.retag)
+    with open(o.file, "rb") as f:
+        orig = f.read()
+    n_tag = n_seal = 0
+    for bit in range(o.first, len(orig) * 8, o.step):
+        b = bytearray(orig)
+        b[bit // 8] ^= 0x80 >> (bit % 8)
+        s.sendto(bytes(b), dst)
+        n_tag += 1
+        if bit >= 16 * 8:
+            b[:16] = tag(spk, int(time.time()), bytes(b[16:]))
+            s.sendto(bytes(b), dst)
+            n_seal += 1
+        time.sleep(0.002)
+    print(json.dumps({"tag": n_tag, "seal": n_seal}))
+
+
 def cmd_decode(o):
     sk, pk = read_server_sk(o.K)
     with open(o.inp, "rb") as f:
@@ -420,6 +443,9 @@ ARGS = {
     "garbage": [("host", None, REQUIRED), ("port", int, REQUIRED),
                 ("n", int, REQUIRED), ("--seed", int, 5),
                 ("--knock", None, None), ("--at", int, 0)],
+    "sweep": [("host", None, REQUIRED), ("port", int, REQUIRED),
+              ("file", None, REQUIRED), ("--retag", None, REQUIRED),
+              ("--step", int, 13), ("--first", int, 0)],
     "syn": [("host", None, REQUIRED), ("port", int, REQUIRED),
             ("--timeout", float, 2)],
     "metric": [("file", None, REQUIRED), ("name", None, REQUIRED)],
@@ -445,7 +471,7 @@ def main(argv):
         return 0
     return {"craft": cmd_craft, "capture": cmd_capture, "send": cmd_send,
             "reseal": cmd_reseal, "flip": cmd_flip, "decode": cmd_decode,
-            "garbage": cmd_garbage, "syn": cmd_syn,
+            "garbage": cmd_garbage, "sweep": cmd_sweep, "syn": cmd_syn,
             "metric": cmd_metric}[o.cmd](o) or 0
 
 

@@ -129,6 +129,31 @@ $KNOCKQ reseal -K "$T/server.key" "$T/k2" "$T/f" --inner-flip 7
 neg_audited "version 0, sealed again" version "$T/f"
 $KNOCKQ reseal -K "$T/server.key" "$T/k2" "$T/f" --inner-flip $((8 * 28))
 neg_audited "address type 128, sealed again" malformed "$T/f"
+# A sweep: every 13th bit flipped (from a random start), each kept out.
+t0=$(dropped tag)
+s0=$(dropped seal)
+acc=$(kmetric rampart_knockd_accepted_total)
+in_ns "$NS_O" $KNOCKQ sweep $GW_O $KPORT "$T/k2" --retag "$T/server.pub" \
+    --first $(($(date +%s) % 13)) >"$T/sweep.json"
+nt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tag"])' \
+    "$T/sweep.json")
+ns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seal"])' \
+    "$T/sweep.json")
+expect_kmetric "swept bits, at the tag" \
+    'rampart_knockd_dropped_total{reason="tag"}' $((t0 + nt))
+expect_kmetric "swept bits, tag made again, at the seal" \
+    'rampart_knockd_dropped_total{reason="seal"}' $((s0 + ns))
+expect_no_door "after the sweep" $OTHER
+a=$(kmetric rampart_knockd_accepted_total)
+[ "$a" = "$acc" ] && ok || not_ok "the sweep: accepted_total $acc -> $a"
+expect_knockd_alive "after the sweep"
+# Over a hundred seal failures in a second or two: the audit keeps to its
+# rate (ten knock-rejected records a second) and counts what it left out.
+expect_kmetric "knock-rejected records left out" \
+    rampart_knockd_audit_suppressed_total 1
+n=$(wc -l <"$T/knockd.log")
+[ "$n" -lt 200 ] && ok || not_ok "knockd's log grew to $n lines"
+
 send_dgram "$NS_O" $GW_O "$T/k2"
 expect_door "the untouched knock after the flipped ones" $OTHER
 expect_kaudit "the untouched knock" event.action=knock-accepted \
