@@ -45,6 +45,7 @@ struct knockd_loop {
 	int			 epfd, sigfd, timerfd;
 	int			 stopping;
 	uint64_t		 metrics_fail_ms;
+	uint64_t		 recv_err_ms;
 	struct mmsghdr		 msgs[KNOCKD_BATCH];
 	struct iovec		 iov[KNOCKD_BATCH];
 	struct sockaddr_storage	 from[KNOCKD_BATCH];
@@ -146,6 +147,18 @@ batch_process(struct knockd_loop *l, int n)
 	}
 }
 
+/* Said once a minute at most: a failing socket must not flood the log. */
+static void
+recv_error(struct knockd_loop *l)
+{
+	uint64_t now = mono_ms();
+
+	if (l->recv_err_ms != 0 && now - l->recv_err_ms < 60000)
+		return;
+	l->recv_err_ms = now;
+	error("recvmmsg: %s", strerror(errno));
+}
+
 static void
 on_socket(struct knockd_loop *l, int fd)
 {
@@ -157,7 +170,7 @@ on_socket(struct knockd_loop *l, int fd)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				error("recvmmsg: %s", strerror(errno));
+				recv_error(l);
 			break;
 		}
 		batch_process(l, n);

@@ -12,6 +12,7 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,14 +402,20 @@ audit_knock(struct audit_rec *r, const struct knock *k)
 	audit_str(r, "rampart.knock.id", id);
 }
 
+/* A failing audit log is said at 1, 10, 100... records lost, not each. */
 static void
 audit_write_rec(struct knockd_proc *p, struct audit_rec *r)
 {
-	if (audit_write(p->audit, r) != 0) {
-		p->n.audit_errors++;
-		if (p->n.audit_errors == 1)
-			error("cannot write the audit log");
-	}
+	uint64_t n;
+
+	if (audit_write(p->audit, r) == 0)
+		return;
+	n = ++p->n.audit_errors;
+	while (n % 10 == 0)
+		n /= 10;
+	if (n == 1)
+		error("cannot write the audit log: %s (%" PRIu64 " records "
+		    "lost)", strerror(errno), p->n.audit_errors);
 }
 
 static void

@@ -7,8 +7,11 @@
  * rejected with their rate limit, drop summaries) are read back from the
  * file.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1042,6 +1045,51 @@ test_summary(void **state)
 	fx_free(f);
 }
 
+/*
+ * An audit log that cannot grow (here: RLIMIT_FSIZE, as a full disk
+ * would) loses records, counted, and knocks are still decided.
+ */
+static void
+test_audit_failure(void **state)
+{
+	struct fx *f = fx_new("", T0 - 100);
+	struct knockd_counters n;
+	struct rlimit old, lim;
+	struct stat st;
+	struct spec s;
+	int i;
+
+	(void)state;
+	knock_default(&s, f);
+	assert_int_equal(knock_from(f, &s, "198.51.100.4"), KNOCKD_ACCEPTED);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	knock_default(&s, f);
+	assert_int_equal(knock_from(f, &s, "198.51.100.4"), KNOCKD_ACCEPTED);
+	for (i = 0; i < 3; i++) {
+		knock_default(&s, f);
+		s.port = 2222;
+		assert_int_equal(knock_from(f, &s, "198.51.100.4"),
+		    KNOCKD_DROP_PORT);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	knockd_proc_counters(f->p, &n);
+	assert_int_equal(n.audit_errors, 4);
+	assert_int_equal(n.accepted, 2);
+	assert_int_equal(f->door.calls, 2);
+	assert_int_equal(audit_count(f, "knock-", NULL, 0), 1);
+	/* Space again: records are written again. */
+	knock_default(&s, f);
+	assert_int_equal(knock_from(f, &s, "198.51.100.4"), KNOCKD_ACCEPTED);
+	assert_int_equal(audit_count(f, "knock-accepted", NULL, 0), 2);
+	fx_free(f);
+}
+
 static void
 test_counters_and_caches(void **state)
 {
@@ -1109,6 +1157,7 @@ main(void)
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_rejected_rate_limit),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_audit_failure),
 		cmocka_unit_test(test_counters_and_caches),
 	};
 
