@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,9 @@ struct ukey {
 	uint8_t	id[32];
 };
 
+/* The audit files live here; teardown empties it even after a failure. */
+static char tmpdir[] = "/tmp/test_knockd_proc.XXXXXX";
+
 struct door_rec {
 	int		calls;
 	int		fail;
@@ -61,7 +65,7 @@ struct fx {
 	struct knockd_proc	*p;
 	struct door_rec		 door;
 	struct bind_rec		 bind;
-	char			 path[64];
+	char			 path[sizeof(tmpdir) + 16];
 };
 
 /* What a knock is made of; knock_default() fills the usual. */
@@ -188,7 +192,7 @@ fx_new(const char *conf, uint64_t start)
 		sk[i] = (uint8_t)(0x90 + i);
 	assert_int_equal(spa_server_key_set(&f->keys[1], sk), 0);
 	f->pol = make_policy();
-	snprintf(f->path, sizeof(f->path), "/tmp/test_knockd_proc.XXXXXX");
+	snprintf(f->path, sizeof(f->path), "%s/audit.XXXXXX", tmpdir);
 	assert_true((fd = mkstemp(f->path)) >= 0);
 	close(fd);
 	assert_non_null(f->audit = audit_open(f->path, "rampart-knockd", 0,
@@ -1129,7 +1133,27 @@ setup(void **state)
 	ukey_make(&erin_login, 0x80);
 	ukey_make(&erin_knock, 0xa0);
 	ukey_make(&stranger, 0xc0);
-	return 0;
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char path[sizeof(tmpdir) + 300];
+	struct dirent *e;
+	DIR *d;
+
+	(void)state;
+	if ((d = opendir(tmpdir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		(void)unlink(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
 }
 
 int
@@ -1161,5 +1185,5 @@ main(void)
 		cmocka_unit_test(test_counters_and_caches),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
