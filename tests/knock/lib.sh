@@ -102,7 +102,7 @@ setup_knock() {
 	expect_rc 0 $? "knock keygen --server"
 	# What keygen printed is the public key of the secret it wrote.
 	SERVER_PK=$(cat "$T/server.pub")
-	want=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+	want=$(PYTHONDONTWRITEBYTECODE=1 python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
 import knockq, base64
 print(base64.b64encode(knockq.read_server_sk(sys.argv[2])[1]).decode())' \
 	    "$KDIR" "$T/server.key")

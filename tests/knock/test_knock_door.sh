@@ -18,6 +18,7 @@ expect_silent "before any knock, other network" "$NS_O" $GW_O
 expect_no_door "before any knock" $CLI
 
 expect_knock "alice knocks" -i "$T/alice" -u alice $GW
+t1=$(date +%s%N)
 expect_door "after alice's knock" $CLI
 expect_answered "after alice's knock" "$NS_C" $GW
 expect_silent "the other network after alice's knock" "$NS_O" $GW_O
@@ -30,11 +31,16 @@ expect_kmetric "accepted counted" rampart_knockd_accepted_total 1
 # A real login through the open door.
 expect_page "alice through the door" "$NS_C" "$T/ssh_config" alice@$GW
 
-# A second knock renews the element instead of adding another.
+# A second knock, 2.5 s after the first, renews the element instead of
+# adding another: it is still there 4.8 s after the first (OpenTime 4s).
+ms() { echo $(( ($(date +%s%N) - t1) / 1000000 )); }
+while [ "$(ms)" -lt 2500 ]; do sleep 0.1; done
 expect_knock "alice knocks again" -i "$T/alice" -u alice $GW
 expect_kmetric "second knock accepted" rampart_knockd_accepted_total 2
 n=$(door_count)
 if [ "$n" = 1 ]; then ok; else not_ok "two knocks: $n elements, want 1"; fi
+while [ "$(ms)" -lt 4800 ]; do sleep 0.1; done
+expect_door "4.8 s after the first knock, 2.3 s after the second" $CLI
 
 # An SSH session with a forward, opened while the door is open ...
 in_ns "$NS_C" timeout 120 ssh -F "$T/ssh_config" -N \
