@@ -17,7 +17,7 @@ usage:
   knockq.py flip IN OUT BIT [--retag SERVERKEY]
   knockq.py decode -K SERVERSECRET IN [--pub KEY.pub]
   knockq.py sweep HOST PORT FILE --retag SERVERKEY [--step N] [--first B]
-  knockq.py garbage HOST PORT N [--seed S] [--knock FILE --at K]
+  knockq.py garbage HOST PORT N [--seed S] [--knock FILE --at K] [--listen S]
   knockq.py syn HOST PORT [--timeout S]
   knockq.py metric FILE NAME
 SERVERKEY is a 44-character base64 public key or a file whose first line
@@ -383,7 +383,18 @@ def cmd_garbage(o):
         # metrics can then be compared exactly.
         if i % 200 == 199:
             time.sleep(0.004)
-    print(json.dumps({"size238": n238, "other": nother}))
+    # knockd never answers (PROTOCOL.knock 14.6): nothing may come back
+    # to the socket everything was sent from.
+    replies = 0
+    s.settimeout(o.listen)
+    try:
+        while o.listen > 0:
+            s.recvfrom(4096)
+            replies += 1
+    except (socket.timeout, TimeoutError, ConnectionRefusedError):
+        pass
+    print(json.dumps({"size238": n238, "other": nother,
+                      "replies": replies}))
 
 
 def cmd_syn(o):
@@ -442,7 +453,8 @@ ARGS = {
                ("--pub", None, None)],
     "garbage": [("host", None, REQUIRED), ("port", int, REQUIRED),
                 ("n", int, REQUIRED), ("--seed", int, 5),
-                ("--knock", None, None), ("--at", int, 0)],
+                ("--knock", None, None), ("--at", int, 0),
+                ("--listen", float, 0)],
     "sweep": [("host", None, REQUIRED), ("port", int, REQUIRED),
               ("file", None, REQUIRED), ("--retag", None, REQUIRED),
               ("--step", int, 13), ("--first", int, 0)],

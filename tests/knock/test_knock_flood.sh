@@ -3,8 +3,8 @@
 # random sizes (a tenth of them exactly 238 bytes, so they reach the tag
 # check) with a valid knock in their middle, a real knock right after
 # them from the other network, and a real knock while another 10 000 are
-# on their way.  Every door opens, knockd lives, and its metrics count
-# every datagram under the right reason.
+# on their way.  Every door opens, knockd lives and answers nothing, and
+# its metrics count every datagram under the right reason.
 set -u
 . "$(dirname "$0")/lib.sh"
 KNOCK_TEST_LIMIT=240
@@ -14,7 +14,7 @@ start_knockd
 capture_knock "$T/k1" -i "$T/alice" -u alice
 d0=$(kmetric rampart_knockd_datagrams_total)
 in_ns "$NS_C" $KNOCKQ garbage $GW $KPORT 10000 --knock "$T/k1" --at 5000 \
-    >"$T/garbage.json"
+    --listen 1 >"$T/garbage.json"
 expect_rc 0 $? "sending garbage"
 knock_ns "$NS_O" -i "$T/ci" -u ci $GW_O >"$T/knock.out" 2>&1
 expect_rc 0 $? "ci knocks right after the garbage"
@@ -28,6 +28,11 @@ nother=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["other"
     "$T/garbage.json")
 [ $((n238 + nother)) = 10000 ] && [ "$n238" -ge 500 ] && ok ||
     not_ok "garbage sizes: $(cat "$T/garbage.json")"
+# Not one reply, to the garbage or to the knock among it.
+case "$(cat "$T/garbage.json")" in
+*'"replies": 0}'*) ok ;;
+*) not_ok "knockd answered: $(cat "$T/garbage.json")" ;;
+esac
 # Every datagram read is counted, the garbage under size and tag only.
 expect_kmetric "datagrams counted" rampart_knockd_datagrams_total \
     $((d0 + 10002))
