@@ -39,8 +39,12 @@ def dest(r):
 def what(r):
     action = r.get("event.action", "")
     parts = []
-    if action == "connection-open":
+    if action == "connection-open" or action.startswith("knock-"):
         parts.append(f"from {r.get('source.ip')}:{r.get('source.port')}")
+    if "rampart.knock.address" in r:	# knockd's knock-accepted
+        parts.append(f"opened {r['rampart.knock.address']} port "
+                     f"{r.get('destination.port')} "
+                     f"({r.get('rampart.knock.mode')} address)")
     d = dest(r)
     if d:
         parts.append(d)

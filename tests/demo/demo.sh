@@ -1,11 +1,14 @@
 #!/bin/sh
 # The Rampart demo ("make demo"): a laptop, the bastion and a private
 # network in three network namespaces, a real OpenSSH sshd and web server
-# behind the bastion, and the real OpenSSH client on the laptop.  The user,
-# alice, logs in with her key and a TOTP code (enrolled with rampartctl totp
-# enroll; oathtool plays her phone).  It shows what the gateway lets
-# through, what it refuses and what it records, then removes everything it
-# made -- also on Ctrl-C or failure.
+# behind the bastion, and the real OpenSSH client on the laptop.  The
+# bastion's SSH port answers nobody until a knock: rampart-knockd runs beside
+# the gateway and opens port 22 in nftables for 30 s to the address of a
+# valid knock, which rampart-knock sends (by hand first, then as ssh's
+# ProxyCommand).  The user, alice, logs in with her key and a TOTP code
+# (enrolled with rampartctl totp enroll; oathtool plays her phone).  It
+# shows what the gateway lets through, what it refuses and what it records,
+# then removes everything it made -- also on Ctrl-C or failure.
 #
 #   sh tests/demo/demo.sh          run the demo (root; needs a build)
 #   KEEP=1 sh tests/demo/demo.sh   leave it running to try by hand
@@ -131,6 +134,10 @@ fatal() {
 		say "The gateway's log (last lines):"
 		tail -n 15 "$W/gateway.log" | indent
 	fi
+	if [ -s "$W/knockd.log" ]; then
+		say "knockd's log (last lines):"
+		tail -n 15 "$W/knockd.log" | indent
+	fi
 	finish
 }
 indent() { sed "s/^/     $D|$N /"; }
@@ -182,6 +189,8 @@ wait_listen() {
 has() { grep -qF -- "$1" "$W/out"; }
 
 AUDIT=$W/log/audit.jsonl
+KAUDIT=$W/log/knockd-audit.jsonl
+KPORT=62022
 # closes: how many connections the audit log shows closed.  The master
 # writes a session's last records (penalties among them) once its child is
 # gone, then its connection-close.
@@ -247,6 +256,13 @@ ${B}The demo is still running (KEEP=1).${N} Try it by hand, as root:
    cd $W
    ip netns exec $NS_L ssh -F ssh_config -J alice@bastion root@app.internal
 
+   Port 22 of the bastion opens only to a knock: ssh_config's ProxyCommand
+   knocks before every new connection (rampart-knock --then-connect).  By
+   hand, and the door it opens (30 s):
+
+   ip netns exec $NS_L $BIN/rampart-knock -S knock_server.pub -u alice -i alice_key bastion
+   ip netns exec $NS_B nft list set inet rampart knock4
+
    asks for alice's code after her key: type the one her phone would show,
    from  oathtool --totp -b $secret
    or let ./phone answer:  export SSH_ASKPASS=$W/phone SSH_ASKPASS_REQUIRE=force
@@ -278,7 +294,8 @@ EOF
    Change the policy:       edit policy.conf, then kill -HUP $gw
    Follow the audit trail:  tail -f log/audit.jsonl
                             $PRETTY log/audit.jsonl
-   The gateway's own log:   gateway.log
+                            $PRETTY log/knockd-audit.jsonl
+   The gateway's own log:   gateway.log; knockd's: knockd.log
 
 Tear it all down (namespaces, processes, files):
 
@@ -319,13 +336,14 @@ if [ "$(id -u)" != 0 ]; then
 	echo "The demo needs root (it creates network namespaces): run 'make demo' as root." >&2
 	exit 1
 fi
-for f in rampart-gateway rampartctl; do
+for f in rampart-gateway rampartctl rampart-knockd rampart-knock; do
 	if [ ! -x "$BIN/$f" ]; then
 		echo "$BIN/$f is missing: run 'make' first (or 'make demo')." >&2
 		exit 1
 	fi
 done
-for c in ip ss ssh ssh-keygen /usr/sbin/sshd curl python3 timeout oathtool
+for c in ip ss ssh ssh-keygen /usr/sbin/sshd curl python3 timeout oathtool \
+    nft nc
 do
 	if ! command -v $c >/dev/null 2>&1; then
 		echo "$c is missing: run 'make deps' first (or 'make demo')." >&2
@@ -363,6 +381,9 @@ Three network namespaces stand in for three machines; no packet leaves them.
    laptop            bastion                       private network
    $LAPTOP --- $B_PUB    $B_PRIV --- $APP app.internal: sshd, web
                                                    $DB db.internal
+
+The bastion runs the gateway (SSH, port 22) and rampart-knockd (UDP port
+$KPORT), which keeps port 22 closed in nftables until a valid knock.
 
 ${D}"laptop\$ CMD" means CMD runs in the laptop's namespace (ip netns exec
 $NS_L CMD), "bastion# CMD" in the bastion's; always in $W,
@@ -468,7 +489,10 @@ Match user ci
 	ControlPath none
 # One login to the bastion serves every later ssh: the first keeps its
 # connection open, the others ride on it with no new key or code.
+# The bastion's port 22 opens only to a knock (step 6): every new
+# connection to it knocks first, signed with the user's own key.
 Host bastion
+	ProxyCommand $BIN/rampart-knock -S $W/knock_server.pub -u %r -i $W/%r_key --then-connect %h %p
 	ControlMaster auto
 	ControlPath $W/ctl-%r@%h
 	ControlPersist 10m
@@ -596,7 +620,77 @@ else
 	fatal "the gateway (pid $gw) is not running as an unprivileged user"
 fi
 
-# --- 6. ssh -J: the login --------------------------------------------------
+# --- 6. the door: rampart-knockd ------------------------------------------
+
+heading "The door: port 22 answers nobody until a knock (rampart-knockd)"
+say "rampart-knockd runs beside the gateway.  It has a key pair of its own:"
+say "the secret stays on the bastion, the public key goes to the users."
+run "$NS_B" "rampartctl knock keygen --server knock_server.key"
+head -n 1 "$W/out" >"$W/knock_server.pub"
+[ $RC = 0 ] && [ "$(wc -c <"$W/knock_server.pub")" = 45 ] ||
+    fatal "rampartctl knock keygen --server exit $RC"
+mkdir -p "$W/log"
+cat >"$W/knockd.conf" <<EOF
+# Knocks arrive on the bastion's public side, UDP port $KPORT.
+ListenAddress $B_PUB
+ListenPort $KPORT
+ServerKey $W/knock_server.key
+# The gateway's policy: a knock is signed with the user's own SSH key.
+Policy $W/policy.conf
+# The door: TCP port 22, for 30 s, to the address that knocked.
+Ports 22
+OpenTime 30s
+AuditLog $KAUDIT
+# knockd makes the nftables table inet rampart, and removes it at exit.
+NftCreate yes
+User nobody
+LogLevel verbose
+EOF
+show_file knockd.conf
+run "$NS_B" "rampart-knockd -t -f knockd.conf"
+[ $RC = 0 ] || fatal "rampart-knockd -t exit $RC"
+printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
+    "rampart-knockd -d -f knockd.conf >knockd.log 2>&1 &" "$N"
+ip netns exec "$NS_B" "$BIN/rampart-knockd" -d -f "$W/knockd.conf" \
+    >"$W/knockd.log" 2>&1 3>&- 4>&- &
+echo $! >"$W/knockd.pid"
+i=0
+until ip netns exec "$NS_B" ss -Hlun "sport = :$KPORT" | grep -q . &&
+    ip netns exec "$NS_B" nft list set inet rampart knock4 >/dev/null 2>&1
+do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fatal "knockd did not start"
+	sleep 0.1
+done
+say "Its table: established connections pass, port 22 is dropped unless the"
+say "source is in the set knock4 (knock6 for IPv6)."
+run "$NS_B" "nft list chain inet rampart input"
+say "Before a knock, the laptop's SYN to port 22 gets no answer at all:"
+run "$NS_L" "nc -z -v -w 2 bastion 22"
+closed_rc=$RC
+has "timed out" || closed_rc=0
+say "alice knocks: one UDP datagram, signed with her SSH key and sealed to"
+say "knockd's public key.  knockd never answers; the door just opens."
+run "$NS_L" "rampart-knock -S knock_server.pub -u alice -i alice_key bastion"
+knock_rc=$RC
+# The datagram is on its way: wait (at most 3 s) for the element.
+i=0
+while ! ip netns exec "$NS_B" nft get element inet rampart knock4 \
+    "{ $LAPTOP . 22 }" >/dev/null 2>&1 && [ $i -lt 30 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+run "$NS_B" "nft list set inet rampart knock4"
+say "From here on ssh knocks by itself: ssh_config's ProxyCommand (step 2)"
+say "runs rampart-knock --then-connect, which knocks, waits until port 22"
+say "answers and then carries the SSH connection."
+if [ $closed_rc != 0 ] && [ $knock_rc = 0 ] && has "$LAPTOP . 22"; then
+	ok "port 22 was silent; after alice's knock, knock4 holds $LAPTOP . 22 for 30 s"
+else
+	fatal "nc to port 22 before the knock exit $closed_rc (should time out), rampart-knock exit $knock_rc, or no element $LAPTOP . 22"
+fi
+
+# --- 7. ssh -J: the login --------------------------------------------------
 
 heading "ssh -J: log in to app.internal's own sshd through the bastion"
 say "The bastion checks alice's key, then asks for a code; ./phone answers."
@@ -617,7 +711,7 @@ else
 	failed "ssh -J exit, or no open login (code \"$used\")"
 fi
 
-# --- 7. ssh -L -------------------------------------------------------------
+# --- 8. ssh -L -------------------------------------------------------------
 
 heading "ssh -L: a local port on the laptop forwarded to app.internal:80"
 say "-O forward asks alice's open login for the forward: no new login."
@@ -633,7 +727,7 @@ else
 	failed "ssh -L did not open port 8080"
 fi
 
-# --- 8. ssh -D -------------------------------------------------------------
+# --- 9. ssh -D -------------------------------------------------------------
 
 heading "ssh -D: a SOCKS proxy on the laptop; the bastion resolves the name"
 say "--socks5-hostname hands the name app.internal to ssh, which sends it to"
@@ -651,7 +745,7 @@ else
 	failed "ssh -D did not open port 1080"
 fi
 
-# --- 9. denied -------------------------------------------------------------
+# --- 10. denied -------------------------------------------------------------
 
 heading "Denied destinations: \"administratively prohibited\", and why"
 say "On alice's shared login, ssh only says that the bastion refused:"
@@ -676,7 +770,7 @@ else
 	failed "a refusal or its reason is missing"
 fi
 
-# --- 10. shell -------------------------------------------------------------
+# --- 11. shell -------------------------------------------------------------
 
 heading "A shell on the bastion: refused, with a short text and exit status 1"
 run "$NS_L" "ssh -F ssh_config alice@bastion </dev/null"
@@ -688,11 +782,11 @@ else
 	failed "shell request: exit $RC"
 fi
 
-# --- 11. the second factor -------------------------------------------------
+# --- 12. the second factor -------------------------------------------------
 
 heading "The second factor: a code works once, and a wrong one is refused"
 say "Someone with alice's key (copied from her laptop) and the code she used"
-say "in step 6 (seen over her shoulder) tries both, on a login of their own"
+say "in step 7 (seen over her shoulder) tries both, on a login of their own"
 say "(-S none: not alice's open one)."
 totp_ok=1
 c0=$(closes)
@@ -722,7 +816,7 @@ else
 	failed "a reused or wrong code was not refused as it should be"
 fi
 
-# --- 12. explain -----------------------------------------------------------
+# --- 13. explain -----------------------------------------------------------
 
 heading "rampartctl policy explain: the same decisions, offline"
 say "Run on the bastion, so names resolve as they do for the gateway."
@@ -738,7 +832,7 @@ else
 	failed "explain exit statuses $e1 $e2 $e3, wanted 0 1 1"
 fi
 
-# --- 13. the audit trail ---------------------------------------------------
+# --- 14. the audit trail ---------------------------------------------------
 
 heading "The audit trail of this demo"
 say "alice logs out: her open login to the bastion ends."
@@ -747,12 +841,14 @@ logout_rc=$RC
 # Wait until the master has written every session's last records.
 wait_closes all
 if [ "$KEEP" != 1 ]; then
-	say "The gateway is stopped first (SIGTERM), so the trail ends with its"
-	say "service-stop record."
+	say "The gateway and knockd are stopped first (SIGTERM), so their trails"
+	say "end with their service-stop records (and knockd removes its table)."
 	gw=$(cat "$W/gateway.pid")
-	kill -TERM "$gw" 2>/dev/null
+	kd=$(cat "$W/knockd.pid")
+	kill -TERM "$gw" "$kd" 2>/dev/null
 	i=0
-	while kill -0 "$gw" 2>/dev/null && [ $i -lt 50 ]; do
+	while { kill -0 "$gw" || kill -0 "$kd"; } 2>/dev/null &&
+	    [ $i -lt 50 ]; do
 		i=$((i + 1))
 		sleep 0.1
 	done
@@ -773,6 +869,19 @@ else
 	say "The raw records, one JSON object per line (docs/audit.md), are kept"
 	say "in ${COPY:-(copy failed)}."
 fi
+say "knockd keeps a trail of its own: every knock it accepted, with the"
+say "address and port it opened and who signed it (log/knockd-audit.jsonl)."
+echo
+$PRETTY "$KAUDIT" >"$W/out" 2>&1
+kprc=$?
+sed 's/^/   /' "$W/out"
+echo
+knocks() {
+	grep '"event.action":"knock-accepted"' "$KAUDIT" 2>/dev/null |
+	    grep -c "\"user.name\":\"$1\""
+}
+n_kalice=$(knocks alice)
+n_kci=$(knocks ci)
 count() { grep -c "$1" "$AUDIT"; }
 n_allow=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"success"')
 n_deny=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"failure"')
@@ -785,10 +894,11 @@ n_keyonly=$(grep '"event.action":"auth-publickey"' "$AUDIT" | grep '"user.name":
 if [ $prc = 0 ] && [ $logout_rc = 0 ] && [ "$n_allow" = 3 ] &&
     [ "$n_deny" = 3 ] && [ "$n_shell" = 1 ] && [ "$n_close" = 3 ] &&
     [ "$n_code" = 1 ] && [ "$n_reuse" = 1 ] && [ "$n_wrong" = 1 ] &&
-    [ "$n_keyonly" = 2 ]; then
-	ok "every line is a valid record: 1 code accepted, 1 reused and 1 wrong refused; 3 forwards allowed and closed, 3 denied, 1 shell refused"
+    [ "$n_keyonly" = 2 ] && [ $kprc = 0 ] && [ "${n_kalice:-0}" -ge 2 ] &&
+    [ "${n_kci:-0}" -ge 1 ]; then
+	ok "every line is a valid record: 1 code accepted, 1 reused and 1 wrong refused; 3 forwards allowed and closed, 3 denied, 1 shell refused; knocks accepted: alice $n_kalice, ci $n_kci"
 else
-	failed "audit: valid=$((prc == 0)) logout=$logout_rc codes ok=$n_code reused=$n_reuse wrong=$n_wrong key-only=$n_keyonly allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 1 0 1 1 1 2 3 3 1 3)"
+	failed "audit: valid=$((prc == 0)) logout=$logout_rc codes ok=$n_code reused=$n_reuse wrong=$n_wrong key-only=$n_keyonly allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 1 0 1 1 1 2 3 3 1 3); knockd trail valid=$((kprc == 0)) knocks alice=$n_kalice (>= 2) ci=$n_kci (>= 1)"
 fi
 
 finish

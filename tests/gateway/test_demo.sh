@@ -1,9 +1,10 @@
 #!/bin/sh
 # "make demo" works: tests/demo/demo.sh, run non-interactively under a
 # name of its own (so that a demo someone left running is not touched),
-# exits 0, says OK for every step and FAILED for none, shows the TOTP
-# enrolment and the code prompt answered, a reused and a wrong code
-# refused, and leaves nothing behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
+# exits 0, says OK for every step and FAILED for none, shows port 22
+# silent until a knock and the door knockd opened, the TOTP enrolment and
+# the code prompt answered, a reused and a wrong code refused, and leaves
+# nothing behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
 # and a demo stopped by a signal cleans up too.
 set -u
 . "$(dirname "$0")/../ctl/lib.sh"
@@ -15,7 +16,7 @@ fi
 DEMO="$(dirname "$0")/../demo/demo.sh"
 BUILD=${BUILD:-build}
 NAME=rdemo$$
-STEPS=13
+STEPS=14
 OUT=$(mktemp /tmp/rampart-demo-test.XXXXXX)
 COPY=$BUILD/$NAME-audit.jsonl
 export DEMO_NAME=$NAME BUILD NO_COLOR=1
@@ -60,6 +61,10 @@ for want in \
     "OK      totp.secrets holds alice's secret (root:nogroup, 0640)" \
     "OK      the gateway listens on 198.51.100.1:22 (pid" \
     ", running as nobody)" \
+    "| nc: connect to bastion (198.51.100.1) port 22 (tcp) timed out" \
+    "elements = { 198.51.100.10 . 22 timeout 30s expires" \
+    "OK      port 22 was silent; after alice's knock, knock4 holds 198.51.100.10 . 22" \
+    "/rampart-knock -S /run/$NAME/knock_server.pub -u %r -i /run/$NAME/%r_key --then-connect %h %p" \
     "| (alice@bastion) Verification code: " \
     "| Master running (pid=" \
     "OK      ssh -J reached app.internal's sshd after the key and code " \
@@ -75,6 +80,8 @@ for want in \
     "OK      allowed (exit 0), denied (exit 1), denied (exit 1)" \
     "| Exit request sent." \
     "OK      every line is a valid record" \
+    "knock-accepted      success  alice   from 198.51.100.10:" \
+    "knock-accepted      success  ci      from 198.51.100.10:" \
     "Nothing is left behind" \
     "all $STEPS steps OK."
 do
@@ -102,6 +109,9 @@ expect_in "from  oathtool --totp -b " "$OUT" "KEEP=1"
 expect_in "SSH_ASKPASS=/run/$NAME/phone SSH_ASKPASS_REQUIRE=force" "$OUT" "KEEP=1"
 if ip netns exec "$NAME-bastion" ss -Hltn "sport = :22" | grep -q LISTEN
 then ok; else not_ok "KEEP=1: the gateway is not listening"; fi
+if ip netns exec "$NAME-bastion" nft list set inet rampart knock4 \
+    >/dev/null 2>&1
+then ok; else not_ok "KEEP=1: knockd's table is not there"; fi
 sh "$DEMO" down >"$OUT" 2>&1
 expect_rc 0 $? "down exit status"
 nothing_left "down"
