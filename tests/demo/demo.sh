@@ -188,6 +188,19 @@ wait_listen() {
 
 has() { grep -qF -- "$1" "$W/out"; }
 
+# start_daemon NAME: check NAME.conf with rampart-NAME -t, then start
+# rampart-NAME -d in the bastion's namespace in the background, its log in
+# NAME.log and its PID in NAME.pid.
+start_daemon() {
+	run "$NS_B" "rampart-$1 -t -f $1.conf"
+	[ $RC = 0 ] || fatal "rampart-$1 -t exit $RC"
+	printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
+	    "rampart-$1 -d -f $1.conf >$1.log 2>&1 &" "$N"
+	ip netns exec "$NS_B" "$BIN/rampart-$1" -d -f "$W/$1.conf" \
+	    >"$W/$1.log" 2>&1 3>&- 4>&- &
+	echo $! >"$W/$1.pid"
+}
+
 AUDIT=$W/log/audit.jsonl
 KAUDIT=$W/log/knockd-audit.jsonl
 KPORT=62022
@@ -598,14 +611,8 @@ LoginGraceTime 30s
 LogLevel verbose
 EOF
 show_file gateway.conf
-run "$NS_B" "rampart-gateway -t -f gateway.conf"
-[ $RC = 0 ] || fatal "rampart-gateway -t exit $RC"
-printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
-    "rampart-gateway -d -f gateway.conf >gateway.log 2>&1 &" "$N"
-ip netns exec "$NS_B" "$BIN/rampart-gateway" -d -f "$W/gateway.conf" \
-    >"$W/gateway.log" 2>&1 3>&- 4>&- &
-gw=$!
-echo $gw >"$W/gateway.pid"
+start_daemon gateway
+gw=$(cat "$W/gateway.pid")
 wait_listen "$NS_B" 22 || fatal "nothing listens on $B_PUB:22"
 # It binds the port as root, then drops to User.
 i=0
@@ -647,13 +654,7 @@ User nobody
 LogLevel verbose
 EOF
 show_file knockd.conf
-run "$NS_B" "rampart-knockd -t -f knockd.conf"
-[ $RC = 0 ] || fatal "rampart-knockd -t exit $RC"
-printf '   %s %s%s%s\n' "$(prompt "$NS_B")" "$B" \
-    "rampart-knockd -d -f knockd.conf >knockd.log 2>&1 &" "$N"
-ip netns exec "$NS_B" "$BIN/rampart-knockd" -d -f "$W/knockd.conf" \
-    >"$W/knockd.log" 2>&1 3>&- 4>&- &
-echo $! >"$W/knockd.pid"
+start_daemon knockd
 i=0
 until ip netns exec "$NS_B" ss -Hlun "sport = :$KPORT" | grep -q . &&
     ip netns exec "$NS_B" nft list set inet rampart knock4 >/dev/null 2>&1
