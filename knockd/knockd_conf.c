@@ -27,8 +27,8 @@
 
 #define DEF_LISTEN_PORT	62022
 #define DEF_POLICY	"/etc/rampart/policy.conf"
-#define DEF_AUDIT_LOG	"/var/log/rampart/knockd-audit.jsonl"
-#define DEF_USER	"rampart"
+#define DEF_AUDIT_LOG	"/var/log/rampart-knockd/audit.jsonl"
+#define DEF_USER	"rampart-knockd"
 
 #define DAY		86400UL
 #define TABLE_MIN	16UL

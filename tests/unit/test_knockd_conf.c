@@ -111,9 +111,9 @@ test_defaults(void **state)
 	assert_int_equal(c.seen_cache, 262144);
 	assert_int_equal(c.replay_cache, 65536);
 	assert_string_equal(c.bind_socket, "");
-	assert_string_equal(c.user, "rampart");
+	assert_string_equal(c.user, "rampart-knockd");
 	assert_string_equal(c.audit_log,
-	    "/var/log/rampart/knockd-audit.jsonl");
+	    "/var/log/rampart-knockd/audit.jsonl");
 	assert_string_equal(c.metrics_file, "");
 	assert_int_equal(c.metrics_interval, 15);
 	assert_string_equal(c.nft_table, "rampart");
@@ -564,8 +564,8 @@ test_dump(void **state)
 	    "sourcetablesize 65536\n"
 	    "returningtablesize 65536\n"
 	    "bindsocket none\n"
-	    "user rampart\n"
-	    "auditlog /var/log/rampart/knockd-audit.jsonl\n"
+	    "user rampart-knockd\n"
+	    "auditlog /var/log/rampart-knockd/audit.jsonl\n"
 	    "metricsfile none\n"
 	    "metricsinterval 15s\n"
 	    "nfttable rampart\n"
