@@ -50,6 +50,8 @@ knock_cleanup() {
 	cleanup
 }
 trap knock_cleanup EXIT
+# Stopped from outside (or by the watchdog): a failure, with the logs.
+trap 'fail=$((fail + 1)); exit 1' INT TERM HUP
 
 # Every test is bounded: past the limit it fails and still cleans up.
 watchdog() {	# watchdog SECONDS
