@@ -48,6 +48,7 @@ USER = "benchknock"
 VALID_PER_STAGE = 10
 TARGET_P99_MS = 5.0
 TARGET_RATE = 150000
+KERNEL_DROP_OK = 0.001		# of what was sent, for a stage to count
 BEGIN = "<!-- knock bench results: written by tests/bench/knock_bench.py -->"
 END = "<!-- end of knock bench results -->"
 
@@ -188,7 +189,7 @@ UserBurst 1000
         with open(path, "w") as f:
             f.write("\n".join(addrs) + "\n")
         argv = ["taskset", "-c", "0", self.bin("bench", "knock_latency"),
-                "-A", path, "-g", f"/run/netns/{self.ns['g']}", "-d",
+                "-x", "-A", path, "-g", f"/run/netns/{self.ns['g']}", "-d",
                 str(gap_ms), G_ADDR_K, str(KPORT)]
         if go:
             argv.insert(4, "-s")
@@ -254,13 +255,28 @@ UserBurst 1000
         except OSError:
             return None
 
+    def settled_sample(self, after, timeout=5.0):
+        """The first metrics written at least 0.3 s after time after (by
+        then the receive queue has drained), or None."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s = self.sample()
+            if s and s[0] >= after + 0.3:
+                return s
+            time.sleep(0.1)
+        return None
+
     def stage(self, mode, rate):
+        """One flood with valid knocks during it.  knockd's rates are its
+        counters' growth from the metrics before the flood to the first
+        metrics after it, over the flood's duration: everything it read
+        came from the flood (and the few knocks)."""
         secs = self.args.knock_secs
         gap = int(secs * 1000 / (VALID_PER_STAGE + 2))
         kl = self.knocks(VALID_PER_STAGE, gap, go=True)
+        before = self.sample()
         cpu0 = B.cpu_seconds([self.knockd.pid])
         rb0 = udp_rcvbuf_errors(self.knockd.pid)
-        t0 = time.time()
         fl = self.spawn(self.ns["t"],
                         ["taskset", "-c", "0",
                          self.bin("bench", "knock_flood"), "-m", mode,
@@ -272,39 +288,29 @@ UserBurst 1000
         kl.stdin.write(b"go\n")
         kl.stdin.close()
         kl.stdin = None			# communicate() must not flush it
-        samples, last = [], None
-        while fl.poll() is None:
-            s = self.sample()
-            if s and (last is None or s[0] != last):
-                samples.append(s)
-                last = s[0]
-            time.sleep(0.1)
+        out = fl.communicate(timeout=secs + 30)[0].decode().split()
         t1 = time.time()
         cpu1 = B.cpu_seconds([self.knockd.pid])
         rb1 = udp_rcvbuf_errors(self.knockd.pid)
-        sent = fl.stdout.read().decode().split()
-        fl.stdout.close()
         lat, lost, _ = self.results(kl, 30)
+        after = self.settled_sample(t1)
         self.alive(f"the {mode} flood at {rate}/s")
-        # Only metrics written while the flood ran, past its first second.
-        win = [s for s in samples if t0 + 1.0 <= s[0] <= t1]
-        read = dropped = None
-        if len(win) >= 2:
-            (ta, a), (tb, b) = win[0], win[-1]
-            dt = tb - ta
+        if len(out) != 8 or before is None or after is None:
+            raise B.BenchError(f"flood at {rate}/s: sender said {out}, "
+                               f"metrics before {before is not None}, "
+                               f"after {after is not None}")
+        dur = float(out[3])
 
-            def d(k):
-                return b.get(k, 0) - a.get(k, 0)
-            read = d("rampart_knockd_datagrams_total") / dt
-            dropped = sum(d(f"rampart_knockd_dropped_total{{{r}}}")
-                          for r in ("size", "tag")) / dt
+        def d(k):
+            return after[1].get(k, 0) - before[1].get(k, 0)
         return {
-            "mode": mode, "rate": rate,
-            "sent": float(sent[5]) if len(sent) == 8 else None,
-            "read": read, "dropped": dropped,
-            "kernel": (rb1 - rb0) / (t1 - t0) if rb0 is not None and
+            "mode": mode, "rate": rate, "sent": float(out[5]),
+            "read": d("rampart_knockd_datagrams_total") / dur,
+            "dropped": sum(d(f"rampart_knockd_dropped_total{{{r}}}")
+                           for r in ("size", "tag")) / dur,
+            "kernel": (rb1 - rb0) / dur if rb0 is not None and
             rb1 is not None else None,
-            "cpu": B.cpu_delta(cpu0, cpu1) / (t1 - t0),
+            "cpu": B.cpu_delta(cpu0, cpu1) / dur,
             "valid": VALID_PER_STAGE, "opened": len(lat), "lost": lost,
             "ms": lat,
         }
@@ -335,6 +341,7 @@ UserBurst 1000
 
     def run(self):
         t0 = time.monotonic()
+        self.res["load"] = os.getloadavg()[0]
         # This harness too keeps off knockd's CPU.
         mask = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {0})
@@ -355,11 +362,18 @@ UserBurst 1000
 
 # ---- the report ------------------------------------------------------
 
+def clean(s):
+    """Every valid knock opened and the kernel dropped (almost) nothing:
+    with a quarter of all datagrams dropped, valid ones open only by
+    luck, so such a stage does not count however its knocks fared."""
+    return (s["opened"] == s["valid"] and s["kernel"] is not None and
+            s["kernel"] <= KERNEL_DROP_OK * s["sent"])
+
+
 def headline(res):
-    """(p50, p99, best 238-byte rate read with every knock opening)."""
+    """(p50, p99, best 238-byte rate dropped in a clean stage)."""
     lat = res["latency"]["ms"]
-    ok = [s for s in res["flood"] if s["mode"] == "knock" and
-          s["opened"] == s["valid"] and s["dropped"] is not None]
+    ok = [s for s in res["flood"] if s["mode"] == "knock" and clean(s)]
     best = max((s["dropped"] for s in ok), default=None)
     return pct(lat, 50), pct(lat, 99), best
 
@@ -374,7 +388,8 @@ def summary_rows(res):
          "yes" if p99 is not None and p99 < TARGET_P99_MS and not lost
          else "NO"],
         ["238-byte garbage dropped by knockd on one core, per second, "
-         "every valid knock opening", B.f1(best, 0),
+         "every valid knock opening, kernel drops <= 0.1%",
+         B.f1(best, 0),
          f">= {TARGET_RATE}",
          "yes" if best is not None and best >= TARGET_RATE else "NO"],
     ]
@@ -417,7 +432,9 @@ def block(res, m):
         f"Measured {m['date']}{quick}, by `make bench` "
         f"({res['elapsed']:.0f} s; alone: `python3 tests/bench/bench.py "
         f"--only knock`), Rampart commit {m['rampart']}, on "
-        f"{m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}.",
+        f"{m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}; load "
+        f"average {res['load']:.2f} when it started (the machine is shared: "
+        "other work may run on knockd's CPU too).",
         "",
         "knockd runs at its default configuration (knockd.conf with only "
         "the server key, policy, audit and metrics paths, MetricsInterval "
@@ -438,22 +455,33 @@ def block(res, m):
         "(a new address each, so each adds a new element), collected "
         "first and then sent one at a time by `tests/bench/knock_latency` "
         "5 ms apart; the time runs from just before `sendto()` to the "
-        "first libnftables `get element inet rampart knock4 { ADDR . 22 "
-        "}` that finds the element. One query costs "
-        f"{lat['query_us']} us on average, the resolution of the figure.",
+        "end of the first libnftables `get element inet rampart knock4 { "
+        "ADDR . 22 }` that finds the element, polled back to back: an "
+        "upper bound, by at most one query, which costs "
+        f"{lat['query_us']} us on average. Each element is deleted once "
+        "timed (`knock_latency -x`), because a query reads the whole set "
+        "and costs more as it grows: the set stays as small as on a quiet "
+        "bastion.",
         "- **Flood**: `tests/bench/knock_flood` sends random bytes in "
         "sendmmsg batches of 64 from its own namespace, first 238-byte "
         "datagrams (the knock size, so knockd must compute the tag, one "
         "BLAKE2b per candidate bucket, before it drops them) at rising "
         "rates, then random sizes as fast as it can. During each stage "
         f"{VALID_PER_STAGE} valid knocks are sent; each must show up in "
-        "the set within a second. \"knockd read/s\" is the rate of "
-        "`rampart_knockd_datagrams_total` between the metrics files "
-        "written during the stage (after its first second), so it counts "
-        "what knockd processed, not what was sent; the difference is "
-        "what the kernel dropped with knockd's receive buffer full. "
+        "the set within a second. \"knockd read/s\" is the growth of "
+        "`rampart_knockd_datagrams_total` from the metrics file before "
+        "the stage to the first one written after it (so also what was "
+        "still queued when the sender stopped), divided by the sender's "
+        "duration: what knockd processed, not what was sent; the "
+        "difference is what the kernel dropped with knockd's receive "
+        "buffer full (Udp RcvbufErrors). \"knockd CPU %\" is its user "
+        "and system time over the same duration. "
         "The latency of knocks sent during a flood includes waiting for "
-        "CPU 0, which the flood keeps busy.",
+        "CPU 0, which the flood keeps busy. The headline rate is the "
+        "highest 238-byte stage in which every valid knock opened and the "
+        "kernel dropped at most 0.1% of what was sent: when knockd reads "
+        "less than arrives, the kernel drops valid knocks as often as "
+        "garbage, and one that opened did so by luck.",
         "- **fwknop for comparison** (issue 5, measured on this machine, "
         "not installed here): fwknop 2.6.10's knock-to-open time is "
         "109-349 ms; its default configuration copes with about 1 000 "
@@ -468,7 +496,7 @@ def add_args(args):
     args.knock_secs = float(env("BENCH_KNOCK_SECS",
                                 "3" if args.quick else "6"))
     args.knock_rates = [int(x) for x in env(
-        "BENCH_KNOCK_RATES", "50000,100000,150000,200000,250000,300000,0"
+        "BENCH_KNOCK_RATES", "50000,100000,150000,200000,300000,400000,0"
     ).split(",")]
 
 

@@ -1,7 +1,7 @@
 /*
  * knock_latency: knock-to-open latency of rampart-knockd, for "make bench".
  *
- *	knock_latency -A ADDRFILE [-s] [-g NETNS] [-P DOORPORT] [-T TABLE]
+ *	knock_latency -A ADDRFILE [-sx] [-g NETNS] [-P DOORPORT] [-T TABLE]
  *	    [-d MS] [-w MS] [-c PORT] HOST KNOCKPORT
  *
  * The knocks are real ones, made by rampart-knock: this program first
@@ -20,9 +20,11 @@
  * as it answers, "get element inet TABLE knock4 { ADDR . DOORPORT }"
  * (knock6 for an IPv6 address) until the element is there or MS
  * milliseconds (-w, default 1000) have passed.  The latency is the time
- * from just before sendto() to the first answer that shows the element,
- * so it includes up to one nftables query of resolution; the mean cost of
- * a query is printed too.  -d waits MS milliseconds between knocks
+ * from just before sendto() to the end of the first query that finds the
+ * element: an upper bound, by at most one query, whose mean cost is
+ * printed too.  A query costs more the more elements the set holds (the
+ * library reads them all), so with -x each element is deleted once it has
+ * been seen and timed: the set stays as small as on a quiet bastion.  -d waits MS milliseconds between knocks
  * (default 0).  With -g, the nftables queries run in the network namespace
  * NETNS (a path such as /run/netns/NAME): the program enters it after its
  * UDP sockets are made, so it can be started in the client's namespace
@@ -69,6 +71,7 @@ struct run {
 	const char	*table;
 	unsigned int	 door;
 	int		 wait_ms, gap_ms;
+	int		 delete;	/* -x */
 	struct nft_ctx	*nft;
 	uint64_t	 queries;
 	int64_t		 query_us;	/* total time spent in queries */
@@ -77,7 +80,7 @@ struct run {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: knock_latency -A ADDRFILE [-s] [-g NETNS] "
+	fprintf(stderr, "usage: knock_latency -A ADDRFILE [-sx] [-g NETNS] "
 	    "[-P DOORPORT] [-T TABLE] [-d MS] [-w MS] [-c PORT] "
 	    "HOST KNOCKPORT\n");
 	exit(2);
@@ -284,17 +287,25 @@ enter_netns(const char *path)
 	return 0;
 }
 
+/* "get" or "delete" the element of k; 0 if nftables says it did. */
+static int
+element(struct run *r, const char *verb, const struct knock *k)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "%s element inet %s %s { %s . %u }",
+	    verb, r->table, k->v6 ? "knock6" : "knock4", k->addr, r->door);
+	return nft_run_cmd_from_buffer(r->nft, cmd) == 0 ? 0 : -1;
+}
+
 /* 1 if the element of k is in the set, 0 if not. */
 static int
 present(struct run *r, const struct knock *k)
 {
-	char cmd[256];
 	int64_t t0 = now_us();
 	int ok;
 
-	snprintf(cmd, sizeof(cmd), "get element inet %s %s { %s . %u }",
-	    r->table, k->v6 ? "knock6" : "knock4", k->addr, r->door);
-	ok = nft_run_cmd_from_buffer(r->nft, cmd) == 0;
+	ok = element(r, "get", k) == 0;
 	r->queries++;
 	r->query_us += now_us() - t0;
 	return ok;
@@ -305,7 +316,7 @@ static void
 measure(struct run *r, int fd)
 {
 	struct timespec gap;
-	int64_t t0, t;
+	int64_t t0;
 	size_t i;
 
 	gap.tv_sec = r->gap_ms / 1000;
@@ -322,14 +333,20 @@ measure(struct run *r, int fd)
 			if (send(fd, k->pkt, KNOCK_SIZE, 0) != KNOCK_SIZE)
 				fprintf(stderr, "knock_latency: send: %s\n",
 				    strerror(errno));
+			/*
+			 * Timed to the end of the query that finds it: an
+			 * upper bound, by at most one query.
+			 */
 			do {
-				t = now_us();
 				if (present(r, k)) {
-					k->us = t - t0;
+					k->us = now_us() - t0;
 					break;
 				}
-			} while (t - t0 < (int64_t)r->wait_ms * 1000);
+			} while (now_us() - t0 < (int64_t)r->wait_ms * 1000);
 		}
+		if (k->us >= 0 && r->delete && element(r, "delete", k) != 0)
+			fprintf(stderr, "knock_latency: cannot delete %s\n",
+			    k->addr);
 		if (k->us >= 0)
 			printf("knock %zu %s %lld\n", i, k->addr,
 			    (long long)k->us);
@@ -384,7 +401,7 @@ main(int argc, char **argv)
 	r.table = "rampart";
 	r.door = 22;
 	r.wait_ms = 1000;
-	while ((ch = getopt(argc, argv, "A:c:d:g:P:sT:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:c:d:g:P:sT:w:x")) != -1) {
 		switch (ch) {
 		case 'A':
 			addrfile = optarg;
@@ -409,6 +426,9 @@ main(int argc, char **argv)
 			break;
 		case 'w':
 			r.wait_ms = (int)number(optarg, "wait", 1, 600000);
+			break;
+		case 'x':
+			r.delete = 1;
 			break;
 		default:
 			usage();
