@@ -98,7 +98,7 @@ DEPS := build-essential libssh-dev libsodium-dev libc-ares-dev \
 	libseccomp-dev libcap-ng-dev libcmocka-dev clang libclang-rt-14-dev \
 	binutils openssh-client openssh-server iproute2 curl strace \
 	netcat-openbsd python3 ssh-audit procps mandoc systemd \
-	libnftables-dev nftables
+	libnftables-dev nftables sshuttle iptables dnsutils
 
 .PHONY: all check check-run unit ctl-tests integration fuzz-smoke fuzz \
 	install deps bench \
