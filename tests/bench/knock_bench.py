@@ -498,6 +498,12 @@ def add_args(args):
     args.knock_rates = [int(x) for x in env(
         "BENCH_KNOCK_RATES", "50000,100000,150000,200000,300000,400000,0"
     ).split(",")]
+    # All of the run's knocks are one user's: UserBurst 1000 (the maximum)
+    # must hold them, or the last would be refused as over budget.
+    n = args.knock_n + VALID_PER_STAGE * (len(args.knock_rates) + 1)
+    if n > 1000:
+        raise SystemExit(f"bench: {n} knocks in all (BENCH_KNOCK_N, "
+                         f"BENCH_KNOCK_RATES) exceed UserBurst 1000")
 
 
 def missing(build):
