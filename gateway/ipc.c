@@ -28,6 +28,12 @@ _Static_assert(4 + 4 + 4 + IPC_REASON_MAX + 3 * 4 + 4 + IPC_TEXT_MAX <=
     IPC_MSG_MAX, "IPC_AUTH_ANS does not fit in IPC_MSG_MAX");
 _Static_assert(4 + 4 + IPC_USER_MAX + 4 + 4 + IPC_KEY_MAX <= IPC_MSG_MAX,
     "IPC_AUTH_PUBKEY does not fit in IPC_MSG_MAX");
+_Static_assert(4 + 4 + 4 + 4 + IPC_DNS_MAX + 4 + IPC_REASON_MAX <=
+    IPC_MSG_MAX, "IPC_DNS_ANS does not fit in IPC_MSG_MAX");
+_Static_assert(4 + 4 + 4 + IPC_DNS_MAX <= IPC_MSG_MAX,
+    "IPC_DNS_REQ does not fit in IPC_MSG_MAX");
+_Static_assert(4 + 4 + 4 + IPC_TEXT_MAX <= IPC_MSG_MAX,
+    "IPC_SHUTTLE_ANS does not fit in IPC_MSG_MAX");
 
 struct cursor {
 	const uint8_t	*p;
@@ -272,7 +278,8 @@ dec_connect(struct cursor *c, struct ipc_msg *m)
 	    GET_STR(c, x->host) != 0 ||
 	    get_range(c, &x->port, 1, 65535) != 0 ||
 	    GET_STR(c, x->orig_host) != 0 ||
-	    get_range(c, &x->orig_port, 0, 65535) != 0)
+	    get_range(c, &x->orig_port, 0, 65535) != 0 ||
+	    get_range(c, &x->via, IPC_VIA_DIRECT_TCPIP, IPC_VIA_SSHUTTLE) != 0)
 		return -1;
 	return 0;
 }
@@ -286,7 +293,8 @@ enc_connect(struct sink *s, const struct ipc_msg *m)
 	    PUT_STR(s, x->host) != 0 ||
 	    put_range(s, x->port, 1, 65535) != 0 ||
 	    PUT_STR(s, x->orig_host) != 0 ||
-	    put_range(s, x->orig_port, 0, 65535) != 0)
+	    put_range(s, x->orig_port, 0, 65535) != 0 ||
+	    put_range(s, x->via, IPC_VIA_DIRECT_TCPIP, IPC_VIA_SSHUTTLE) != 0)
 		return -1;
 	return 0;
 }
@@ -395,6 +403,103 @@ enc_connect_ans(struct sink *s, const struct ipc_msg *m)
 	return 0;
 }
 
+static int
+dec_shuttle_start(struct cursor *c, struct ipc_msg *m)
+{
+	struct ipc_shuttle_start *x = &m->u.shuttle_start;
+
+	if (get_u32(c, &x->verbosity) != 0 ||
+	    get_u32(c, &x->assembler_len) != 0 ||
+	    GET_STR(c, x->form) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+enc_shuttle_start(struct sink *s, const struct ipc_msg *m)
+{
+	const struct ipc_shuttle_start *x = &m->u.shuttle_start;
+
+	if (put_u32(s, x->verbosity) != 0 ||
+	    put_u32(s, x->assembler_len) != 0 ||
+	    PUT_STR(s, x->form) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+dec_dns_req(struct cursor *c, struct ipc_msg *m)
+{
+	struct ipc_dns_req *x = &m->u.dns_req;
+
+	/* An empty query is no DNS message; refuse it here, once. */
+	if (get_u32(c, &x->chan) != 0 ||
+	    get_blob(c, x->query, sizeof(x->query), &x->querylen) != 0 ||
+	    x->querylen == 0)
+		return -1;
+	return 0;
+}
+
+static int
+enc_dns_req(struct sink *s, const struct ipc_msg *m)
+{
+	const struct ipc_dns_req *x = &m->u.dns_req;
+
+	if (x->querylen == 0 ||
+	    put_u32(s, x->chan) != 0 ||
+	    put_blob(s, x->query, x->querylen, sizeof(x->query)) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+dec_shuttle_ans(struct cursor *c, struct ipc_msg *m)
+{
+	struct ipc_shuttle_ans *x = &m->u.shuttle_ans;
+
+	if (get_range(c, &x->dns_allowed, 0, 1) != 0 ||
+	    GET_STR(c, x->routes) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+enc_shuttle_ans(struct sink *s, const struct ipc_msg *m)
+{
+	const struct ipc_shuttle_ans *x = &m->u.shuttle_ans;
+
+	if (put_range(s, x->dns_allowed, 0, 1) != 0 ||
+	    PUT_STR(s, x->routes) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+dec_dns_ans(struct cursor *c, struct ipc_msg *m)
+{
+	struct ipc_dns_ans *x = &m->u.dns_ans;
+
+	if (get_u32(c, &x->chan) != 0 ||
+	    get_range(c, &x->ok, 0, 1) != 0 ||
+	    get_blob(c, x->answer, sizeof(x->answer), &x->answerlen) != 0 ||
+	    GET_STR(c, x->reason) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+enc_dns_ans(struct sink *s, const struct ipc_msg *m)
+{
+	const struct ipc_dns_ans *x = &m->u.dns_ans;
+
+	if (put_u32(s, x->chan) != 0 ||
+	    put_range(s, x->ok, 0, 1) != 0 ||
+	    put_blob(s, x->answer, x->answerlen, sizeof(x->answer)) != 0 ||
+	    PUT_STR(s, x->reason) != 0)
+		return -1;
+	return 0;
+}
+
 static const struct ipc_codec {
 	const char	*name;
 	int		(*dec)(struct cursor *, struct ipc_msg *);
@@ -415,6 +520,12 @@ static const struct ipc_codec {
 	[IPC_AUTH_ANS] = { "auth_ans", dec_auth_ans, enc_auth_ans },
 	[IPC_CONNECT_ANS] = { "connect_ans", dec_connect_ans,
 	    enc_connect_ans },
+	[IPC_SHUTTLE_START] = { "shuttle_start", dec_shuttle_start,
+	    enc_shuttle_start },
+	[IPC_DNS_REQ] = { "dns_req", dec_dns_req, enc_dns_req },
+	[IPC_SHUTTLE_ANS] = { "shuttle_ans", dec_shuttle_ans,
+	    enc_shuttle_ans },
+	[IPC_DNS_ANS] = { "dns_ans", dec_dns_ans, enc_dns_ans },
 };
 
 static const struct ipc_codec *
@@ -474,6 +585,8 @@ ipc_allowed(enum ipc_phase phase, uint32_t type)
 	case IPC_CONNECT:
 	case IPC_CHANNEL_CLOSE:
 	case IPC_REFUSED:
+	case IPC_SHUTTLE_START:
+	case IPC_DNS_REQ:
 		return phase == IPC_PHASE_AUTHED;
 	default:
 		/* Master -> child types and unknown ones. */

@@ -29,6 +29,7 @@
 #define IPC_VERSION_MAX		255	/* client version string */
 #define IPC_WHAT_MAX		32
 #define IPC_ADDR_MAX		64
+#define IPC_DNS_MAX		4096	/* one DNS message, query or answer */
 
 enum ipc_type {
 	/* child -> master */
@@ -43,6 +44,12 @@ enum ipc_type {
 	/* master -> child */
 	IPC_AUTH_ANS,		/* answers AUTH_PUBKEY and AUTH_TOTP */
 	IPC_CONNECT_ANS,	/* answers CONNECT; carries the fd if ok */
+	/* child -> master (sshuttle; numbered after the older types) */
+	IPC_SHUTTLE_START,	/* AUTHED */
+	IPC_DNS_REQ,		/* AUTHED */
+	/* master -> child */
+	IPC_SHUTTLE_ANS,	/* answers SHUTTLE_START */
+	IPC_DNS_ANS,		/* answers DNS_REQ */
 	IPC_TYPE_MAX
 };
 
@@ -51,6 +58,12 @@ enum ipc_phase {
 	IPC_PHASE_PREAUTH = 0,	/* no key accepted yet */
 	IPC_PHASE_TOTP,		/* key accepted, code outstanding */
 	IPC_PHASE_AUTHED,	/* both factors (or key-only account) done */
+};
+
+/* What asked for a connection (IPC_CONNECT.via). */
+enum ipc_via {
+	IPC_VIA_DIRECT_TCPIP = 0,	/* an SSH direct-tcpip channel */
+	IPC_VIA_SSHUTTLE = 1,		/* a TCP_CONNECT of an sshuttle session */
 };
 
 enum ipc_auth_result {
@@ -91,8 +104,9 @@ struct ipc_connect {
 	uint32_t	chan;		/* child's channel id */
 	char		host[IPC_HOST_MAX + 1];
 	uint32_t	port;		/* 1..65535, checked by decoder */
-	char		orig_host[IPC_HOST_MAX + 1];
-	uint32_t	orig_port;	/* 0..65535 */
+	char		orig_host[IPC_HOST_MAX + 1];	/* "" for sshuttle */
+	uint32_t	orig_port;	/* 0..65535; 0 for sshuttle */
+	uint32_t	via;		/* enum ipc_via */
 };
 
 struct ipc_channel_close {
@@ -105,6 +119,18 @@ struct ipc_channel_close {
 struct ipc_refused {
 	char		what[IPC_WHAT_MAX + 1];		/* "shell", "pty" */
 	char		detail[IPC_REASON_MAX + 1];
+};
+
+struct ipc_shuttle_start {
+	uint32_t	verbosity;	/* the client's -v count, as it said */
+	uint32_t	assembler_len;	/* N: bytes of its bootstrap assembler */
+	char		form[IPC_WHAT_MAX + 1];	/* "sh", "python", "cmd", ... */
+};
+
+struct ipc_dns_req {
+	uint32_t	chan;		/* the sshuttle channel of the query */
+	uint8_t		query[IPC_DNS_MAX];	/* 1..IPC_DNS_MAX bytes */
+	size_t		querylen;
 };
 
 struct ipc_auth_ans {
@@ -125,6 +151,19 @@ struct ipc_connect_ans {
 	uint32_t	port;
 };
 
+struct ipc_shuttle_ans {
+	uint32_t	dns_allowed;	/* 0..1 */
+	char		routes[IPC_TEXT_MAX + 1];	/* ROUTES payload */
+};
+
+struct ipc_dns_ans {
+	uint32_t	chan;
+	uint32_t	ok;		/* 0..1 */
+	uint8_t		answer[IPC_DNS_MAX];	/* 0..IPC_DNS_MAX bytes */
+	size_t		answerlen;
+	char		reason[IPC_REASON_MAX + 1];	/* why not, if !ok */
+};
+
 struct ipc_msg {
 	uint32_t	type;		/* enum ipc_type */
 	union {
@@ -138,6 +177,10 @@ struct ipc_msg {
 		struct ipc_refused		refused;
 		struct ipc_auth_ans		auth_ans;
 		struct ipc_connect_ans		connect_ans;
+		struct ipc_shuttle_start	shuttle_start;
+		struct ipc_dns_req		dns_req;
+		struct ipc_shuttle_ans		shuttle_ans;
+		struct ipc_dns_ans		dns_ans;
 	} u;
 };
 

@@ -30,7 +30,7 @@
 
 #include "ipc.h"
 
-/* Field kinds; for F_STR and F_BLOB, max is the length limit. */
+/* Field kinds; for F_STR and F_BLOB, min and max limit the length. */
 enum fkind { F_U32, F_U64, F_STR, F_BLOB };
 
 struct fdesc {
@@ -64,9 +64,9 @@ static const struct tdesc types[] = {
 	    { STR(IPC_USER_MAX), STR(IPC_CODE_MAX) } },
 	{ IPC_AUTH_FAILED, "auth_failed", 3,
 	    { STR(IPC_USER_MAX), STR(IPC_WHAT_MAX), STR(IPC_REASON_MAX) } },
-	{ IPC_CONNECT, "connect", 5,
+	{ IPC_CONNECT, "connect", 6,
 	    { U32ANY, STR(IPC_HOST_MAX), { F_U32, 1, 65535 },
-	    STR(IPC_HOST_MAX), { F_U32, 0, 65535 } } },
+	    STR(IPC_HOST_MAX), { F_U32, 0, 65535 }, { F_U32, 0, 1 } } },
 	{ IPC_CHANNEL_CLOSE, "channel_close", 4,
 	    { U32ANY, U64ANY, U64ANY, U64ANY } },
 	{ IPC_REFUSED, "refused", 2,
@@ -77,6 +77,15 @@ static const struct tdesc types[] = {
 	{ IPC_CONNECT_ANS, "connect_ans", 5,
 	    { U32ANY, { F_U32, 0, 1 }, STR(IPC_REASON_MAX),
 	    STR(IPC_ADDR_MAX), { F_U32, 0, 65535 } } },
+	{ IPC_SHUTTLE_START, "shuttle_start", 3,
+	    { U32ANY, U32ANY, STR(IPC_WHAT_MAX) } },
+	{ IPC_DNS_REQ, "dns_req", 2,
+	    { U32ANY, { F_BLOB, 1, IPC_DNS_MAX } } },
+	{ IPC_SHUTTLE_ANS, "shuttle_ans", 2,
+	    { { F_U32, 0, 1 }, STR(IPC_TEXT_MAX) } },
+	{ IPC_DNS_ANS, "dns_ans", 4,
+	    { U32ANY, { F_U32, 0, 1 }, { F_BLOB, 0, IPC_DNS_MAX },
+	    STR(IPC_REASON_MAX) } },
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -134,7 +143,7 @@ vlen(const struct fdesc *f, size_t i, enum mode mode)
 {
 	switch (mode) {
 	case M_MIN:
-		return 0;
+		return f->min;
 	case M_MAX:
 		return f->max;
 	default:
@@ -217,16 +226,20 @@ fill_str(char *dst, size_t dstsize, const struct tdesc *t, size_t i,
 #define F32(i)		val32(&t->f[(i)], (i), mode)
 
 static void
-fill_blob(struct ipc_auth_pubkey *x, const struct tdesc *t, size_t i,
-    enum mode mode)
+fill_blob(uint8_t *dst, size_t dstsize, size_t *lenp, const struct tdesc *t,
+    size_t i, enum mode mode)
 {
 	size_t j;
 
-	assert_int_equal(t->f[i].max, sizeof(x->key));
-	x->keylen = vlen(&t->f[i], i, mode);
-	for (j = 0; j < x->keylen; j++)
-		x->key[j] = vbyte(&t->f[i], i, j);
+	assert_int_equal(t->f[i].kind, F_BLOB);
+	assert_int_equal(t->f[i].max, dstsize);
+	*lenp = vlen(&t->f[i], i, mode);
+	for (j = 0; j < *lenp; j++)
+		dst[j] = vbyte(&t->f[i], i, j);
 }
+
+#define FB(dst, lenp, i)	fill_blob((dst), sizeof(dst), (lenp), t, (i), \
+				    mode)
 
 /* The same message as build(), written into the struct by hand. */
 static void
@@ -245,7 +258,7 @@ fill(struct ipc_msg *m, const struct tdesc *t, enum mode mode)
 	case IPC_AUTH_PUBKEY:
 		FS(m->u.auth_pubkey.user, 0);
 		m->u.auth_pubkey.probe = F32(1);
-		fill_blob(&m->u.auth_pubkey, t, 2, mode);
+		FB(m->u.auth_pubkey.key, &m->u.auth_pubkey.keylen, 2);
 		break;
 	case IPC_AUTH_TOTP:
 		FS(m->u.auth_totp.user, 0);
@@ -262,6 +275,7 @@ fill(struct ipc_msg *m, const struct tdesc *t, enum mode mode)
 		m->u.connect.port = F32(2);
 		FS(m->u.connect.orig_host, 3);
 		m->u.connect.orig_port = F32(4);
+		m->u.connect.via = F32(5);
 		break;
 	case IPC_CHANNEL_CLOSE:
 		m->u.channel_close.chan = F32(0);
@@ -287,6 +301,25 @@ fill(struct ipc_msg *m, const struct tdesc *t, enum mode mode)
 		FS(m->u.connect_ans.reason, 2);
 		FS(m->u.connect_ans.addr, 3);
 		m->u.connect_ans.port = F32(4);
+		break;
+	case IPC_SHUTTLE_START:
+		m->u.shuttle_start.verbosity = F32(0);
+		m->u.shuttle_start.assembler_len = F32(1);
+		FS(m->u.shuttle_start.form, 2);
+		break;
+	case IPC_DNS_REQ:
+		m->u.dns_req.chan = F32(0);
+		FB(m->u.dns_req.query, &m->u.dns_req.querylen, 1);
+		break;
+	case IPC_SHUTTLE_ANS:
+		m->u.shuttle_ans.dns_allowed = F32(0);
+		FS(m->u.shuttle_ans.routes, 1);
+		break;
+	case IPC_DNS_ANS:
+		m->u.dns_ans.chan = F32(0);
+		m->u.dns_ans.ok = F32(1);
+		FB(m->u.dns_ans.answer, &m->u.dns_ans.answerlen, 2);
+		FS(m->u.dns_ans.reason, 3);
 		break;
 	default:
 		fail_msg("no filler for type %u", t->type);
@@ -356,6 +389,20 @@ test_golden(void **state)
 		0, 0, 0x15, 0x38,		/* port 5432 */
 		0, 0, 0, 1, 'h',		/* orig_host */
 		0, 0, 0xff, 0xff,		/* orig_port */
+		0, 0, 0, 0,			/* via direct-tcpip */
+	};
+	static const uint8_t want_dns_ans[] = {
+		0, 0, 0, 14,			/* IPC_DNS_ANS */
+		0, 0, 0, 5,			/* chan */
+		0, 0, 0, 1,			/* ok */
+		0, 0, 0, 3, 0x12, 0x34, 0x00,	/* answer, may hold NUL */
+		0, 0, 0, 0,			/* reason "" */
+	};
+	static const uint8_t want_shuttle_start[] = {
+		0, 0, 0, 11,			/* IPC_SHUTTLE_START */
+		0, 0, 0, 2,			/* verbosity */
+		0, 0, 0x03, 0x7a,		/* assembler_len 890 */
+		0, 0, 0, 2, 's', 'h',		/* form */
 	};
 	static const uint8_t want_close[] = {
 		0, 0, 0, 7,
@@ -388,6 +435,31 @@ test_golden(void **state)
 	assert_int_equal(ipc_encode(&m, buf, sizeof(buf)),
 	    sizeof(want_close));
 	assert_memory_equal(buf, want_close, sizeof(want_close));
+
+	/* The numbers of the sshuttle types are part of the protocol. */
+	assert_int_equal(IPC_SHUTTLE_START, 11);
+	assert_int_equal(IPC_DNS_REQ, 12);
+	assert_int_equal(IPC_SHUTTLE_ANS, 13);
+	assert_int_equal(IPC_DNS_ANS, 14);
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_DNS_ANS;
+	m.u.dns_ans.chan = 5;
+	m.u.dns_ans.ok = 1;
+	memcpy(m.u.dns_ans.answer, "\x12\x34", 3);
+	m.u.dns_ans.answerlen = 3;
+	assert_int_equal(ipc_encode(&m, buf, sizeof(buf)),
+	    sizeof(want_dns_ans));
+	assert_memory_equal(buf, want_dns_ans, sizeof(want_dns_ans));
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_SHUTTLE_START;
+	m.u.shuttle_start.verbosity = 2;
+	m.u.shuttle_start.assembler_len = 890;
+	strcpy(m.u.shuttle_start.form, "sh");
+	assert_int_equal(ipc_encode(&m, buf, sizeof(buf)),
+	    sizeof(want_shuttle_start));
+	assert_memory_equal(buf, want_shuttle_start,
+	    sizeof(want_shuttle_start));
+
 	assert_int_equal(ipc_decode(want_close, sizeof(want_close), &m), 0);
 	assert_int_equal(m.u.channel_close.bytes_up, 0x1011121314151617ULL);
 	assert_int_equal(m.u.channel_close.duration_ms,
@@ -473,7 +545,7 @@ test_string_nul(void **state)
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 16);
+	assert_int_equal(checked, 19);
 }
 
 /* Every string and blob at its maximum is fine, one byte more is not. */
@@ -499,10 +571,15 @@ test_string_long(void **state)
 			mu.v = t->f[f].max + 1;
 			build(&w, t, M_MIN, &mu);
 			decode_bad(&w, "over-long", t, f);
+			if (t->f[f].min > 0) {
+				mu.v = t->f[f].min - 1;
+				build(&w, t, M_MIN, &mu);
+				decode_bad(&w, "too short", t, f);
+			}
 			checked++;
 		}
 	}
-	assert_int_equal(checked, 17);
+	assert_int_equal(checked, 22);
 }
 
 /* A string length that points past the datagram. */
@@ -571,8 +648,11 @@ test_bad_values(void **state)
 			checked++;
 		}
 	}
-	/* level, probe, port, orig_port, result, ok, port */
-	assert_int_equal(checked, 7);
+	/*
+	 * level, probe, port, orig_port, via, result, ok, port, dns_allowed,
+	 * ok
+	 */
+	assert_int_equal(checked, 10);
 }
 
 static void
@@ -597,14 +677,14 @@ test_ports(void **state)
 	assert_int_equal(ipc_decode(buf, (size_t)n, &d), 0);
 	assert_int_equal(d.u.connect.port, 65535);
 	assert_int_equal(d.u.connect.orig_port, 0);
-	/* Port 0 and 65536 on the wire; the port is the 3rd field. */
-	buf[n - 4 - 4 - strlen(m.u.connect.orig_host) - 2] = 0;
-	buf[n - 4 - 4 - strlen(m.u.connect.orig_host) - 1] = 0;
+	/* Port 0 and 65536 on the wire; the port is the 3rd field of 6. */
+	buf[n - 4 - 4 - 4 - strlen(m.u.connect.orig_host) - 2] = 0;
+	buf[n - 4 - 4 - 4 - strlen(m.u.connect.orig_host) - 1] = 0;
 	assert_int_equal(ipc_decode(buf, (size_t)n, &d), -1);
-	buf[n - 4 - 4 - strlen(m.u.connect.orig_host) - 3] = 1;
+	buf[n - 4 - 4 - 4 - strlen(m.u.connect.orig_host) - 3] = 1;
 	assert_int_equal(ipc_decode(buf, (size_t)n, &d), -1);
-	buf[n - 4 - 4 - strlen(m.u.connect.orig_host) - 3] = 0;
-	buf[n - 4 - 4 - strlen(m.u.connect.orig_host) - 1] = 22;
+	buf[n - 4 - 4 - 4 - strlen(m.u.connect.orig_host) - 3] = 0;
+	buf[n - 4 - 4 - 4 - strlen(m.u.connect.orig_host) - 1] = 22;
 	assert_int_equal(ipc_decode(buf, (size_t)n, &d), 0);
 	assert_int_equal(d.u.connect.port, 22);
 
@@ -689,6 +769,27 @@ test_encode_errors(void **state)
 	fill(&m, &types[9], M_MID);
 	memset(m.u.connect_ans.addr, '1', sizeof(m.u.connect_ans.addr));
 	encode_bad(&m, "an unterminated addr");
+	fill(&m, &types[5], M_MID);
+	m.u.connect.via = 2;
+	encode_bad(&m, "via 2");
+	fill(&m, &types[11], M_MID);
+	assert_int_equal(m.type, IPC_DNS_REQ);
+	m.u.dns_req.querylen = 0;
+	encode_bad(&m, "an empty query");
+	m.u.dns_req.querylen = IPC_DNS_MAX + 1;
+	encode_bad(&m, "an over-long query");
+	fill(&m, &types[12], M_MAX);
+	memset(m.u.shuttle_ans.routes, '2', sizeof(m.u.shuttle_ans.routes));
+	encode_bad(&m, "unterminated routes");
+	fill(&m, &types[12], M_MID);
+	m.u.shuttle_ans.dns_allowed = 2;
+	encode_bad(&m, "dns_allowed 2");
+	fill(&m, &types[13], M_MID);
+	m.u.dns_ans.answerlen = IPC_DNS_MAX + 1;
+	encode_bad(&m, "an over-long answer");
+	fill(&m, &types[13], M_MID);
+	m.u.dns_ans.ok = 2;
+	encode_bad(&m, "dns ok 2");
 }
 
 /* A short buffer fails the encoding and is never written past its end. */
@@ -767,6 +868,10 @@ test_allowed(void **state)
 		[IPC_REFUSED] = { 0, 0, 1 },
 		[IPC_AUTH_ANS] = { 0, 0, 0 },
 		[IPC_CONNECT_ANS] = { 0, 0, 0 },
+		[IPC_SHUTTLE_START] = { 0, 0, 1 },
+		[IPC_DNS_REQ] = { 0, 0, 1 },
+		[IPC_SHUTTLE_ANS] = { 0, 0, 0 },
+		[IPC_DNS_ANS] = { 0, 0, 0 },
 		[IPC_TYPE_MAX] = { 0, 0, 0 },
 	};
 	static const enum ipc_phase phases[] = {
