@@ -1,0 +1,6 @@
+#!/bin/sh
+# sshuttle 1.1.1 through the gateway, --method nat: see tunnel.sh.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tunnel.sh"
+tunnel_suite nat
