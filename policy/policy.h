@@ -96,6 +96,30 @@ size_t	policy_knock_required_users(const struct policy *pol);
 int	policy_user_knock_key(const struct policy_user *u,
 	    const uint8_t key_id[32], uint8_t pk[32]);
 
+/*
+ * DNS for sshuttle: 1 if the gateway may relay u's DNS queries ("dns
+ * allow|deny": the user's line, else its groups' -- any deny wins --, else
+ * the top level's, else deny).
+ */
+int	policy_user_dns_allowed(const struct policy_user *u);
+
+/*
+ * The IPv4 networks worth routing through the gateway for user (sshuttle's
+ * ROUTES): the address networks of the allow rules that apply to the user
+ * (host name patterns cannot be routes; ports are ignored, the gateway
+ * decides each connection), minus every net denied to the user on every
+ * port (global, group and user deny rules, and the built-in deny list
+ * where no lift-default-deny lifts it), minus the addresses in self (the
+ * gateway's own; a route to them would capture the client's own ssh
+ * connection).  The result is the smallest list of prefixes covering
+ * exactly that set, sorted by address; *out is malloc'd (NULL if empty)
+ * and the caller frees it.  0, or -1 if the user is unknown or memory ran
+ * out.
+ */
+int	policy_user_routes(const struct policy *pol, const char *user,
+	    const struct addr *self, size_t nself, struct addr_net **out,
+	    size_t *nout);
+
 struct policy_verdict {
 	struct addr	addr;
 	int		allowed;

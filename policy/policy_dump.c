@@ -182,6 +182,7 @@ dump_user(const struct policy *pol, const struct policy_user *u, FILE *f)
 	fprintf(f, "\ttotp %s\n", u->totp_none ? "none" : "required");
 	fprintf(f, "\tknock %s\n", u->knock_required ? "required" :
 	    "optional");
+	fprintf(f, "\tdns %s\n", u->dns_allowed ? "allow" : "deny");
 	wrap_start(&w, f, "\t", "from", "", NULL);
 	for (i = 0; i < u->nfrom; i++) {
 		addr_net_ntop(&u->from[i], net, sizeof(net));
@@ -216,6 +217,9 @@ policy_dump(const struct policy *pol, FILE *f)
 	if (pol->knock != KNOCK_UNSET)
 		fprintf(f, "knock %s\n", pol->knock == KNOCK_REQUIRED ?
 		    "required" : "optional");
+	if (pol->dns != DNS_UNSET)
+		fprintf(f, "dns %s\n", pol->dns == DNS_ALLOW ? "allow" :
+		    "deny");
 	dump_rules(pol, f, SCOPE_GLOBAL, 0, "");
 	for (i = 0; i < pol->ngroups; i++) {
 		snprintf(item, sizeof(item), "group %s", pol->groups[i].name);
@@ -223,27 +227,13 @@ policy_dump(const struct policy *pol, FILE *f)
 		    pol->groups[i].line);
 		fprintf(f, "\n");
 		dump_line(f, "", item, origin);
+		if (pol->groups[i].dns != DNS_UNSET)
+			fprintf(f, "\tdns %s\n", pol->groups[i].dns ==
+			    DNS_ALLOW ? "allow" : "deny");
 		dump_rules(pol, f, SCOPE_GROUP, i, "\t");
 	}
 	for (i = 0; i < pol->nusers; i++)
 		dump_user(pol, &pol->users[i], f);
-}
-
-static int
-user_has_rule(const struct policy *pol, const struct policy_user *u,
-    const struct rule *r)
-{
-	size_t i;
-
-	if (r->scope == SCOPE_GLOBAL)
-		return 1;
-	if (r->scope == SCOPE_USER)
-		return &pol->users[r->owner] == u;
-	for (i = 0; i < u->ngroups; i++) {
-		if (u->groups[i] == r->owner)
-			return 1;
-	}
-	return 0;
 }
 
 void
@@ -260,7 +250,7 @@ policy_user_rules_text(const struct policy *pol, const char *user,
 	if (u == NULL)
 		return;
 	for (i = 0; i < pol->nrules; i++) {
-		if (!user_has_rule(pol, u, &pol->rules[i]))
+		if (!policy_rule_applies(pol, u, &pol->rules[i]))
 			continue;
 		policy_rule_str(&pol->rules[i], text, sizeof(text));
 		n = strlen(text) + 3;

@@ -43,6 +43,9 @@ struct ukey {
 /* "knock required|optional", on a user or at top level. */
 enum knock_mode { KNOCK_UNSET, KNOCK_REQUIRED, KNOCK_OPTIONAL };
 
+/* "dns allow|deny", at top level, on a group or on a user. */
+enum dns_mode { DNS_UNSET, DNS_ALLOW, DNS_DENY };
+
 /* Which limits a user or the global defaults set explicitly. */
 #define LIM_CONN	0x1
 #define LIM_CHAN	0x2
@@ -72,6 +75,9 @@ struct policy_user {
 	enum knock_mode	 knock;		/* as written for this user */
 	unsigned long	 knock_line;
 	int		 knock_required;	/* effective */
+	enum dns_mode	 dns;		/* as written for this user */
+	unsigned long	 dns_line;
+	int		 dns_allowed;	/* effective: user, groups, top, deny */
 	time_t		 expires;	/* if expires_line != 0 */
 	char		 expires_text[24];
 	unsigned long	 expires_line;
@@ -82,6 +88,8 @@ struct policy_user {
 struct policy_group {
 	char		 name[POLICY_NAME_MAX + 1];
 	unsigned long	 line;
+	enum dns_mode	 dns;
+	unsigned long	 dns_line;
 };
 
 struct lift {
@@ -102,6 +110,8 @@ struct policy {
 	struct limits_src	 defaults;
 	enum knock_mode		 knock;		/* top level */
 	unsigned long		 knock_line;
+	enum dns_mode		 dns;		/* top level */
+	unsigned long		 dns_line;
 };
 
 /* The built-in deny list: never reachable unless explicitly lifted. */
@@ -110,6 +120,10 @@ extern const size_t policy_builtin_ndeny;
 
 /* Grow *arr (of *n elements of size sz) by one zeroed element. */
 void	*policy_grow(void *arr, size_t *n, size_t sz);
+
+/* 1 if rule r applies to user u (global, one of u's groups, or u). */
+int	policy_rule_applies(const struct policy *pol,
+	    const struct policy_user *u, const struct rule *r);
 
 /* The rule's text in normalised form ("allow 10.0.0.0/8 port 22"). */
 void	policy_rule_str(const struct rule *r, char *buf, size_t len);

@@ -109,14 +109,21 @@ policy_user_knock_key(const struct policy_user *u, const uint8_t key_id[32],
 	return 0;
 }
 
+int
+policy_user_dns_allowed(const struct policy_user *u)
+{
+	return u->dns_allowed;
+}
+
 void
 policy_user_limits(const struct policy_user *u, struct policy_limits *out)
 {
 	*out = u->eff;
 }
 
-static int
-rule_applies(const struct policy_user *u, size_t uidx, const struct rule *r)
+int
+policy_rule_applies(const struct policy *pol, const struct policy_user *u,
+    const struct rule *r)
 {
 	size_t i;
 
@@ -124,7 +131,7 @@ rule_applies(const struct policy_user *u, size_t uidx, const struct rule *r)
 	case SCOPE_GLOBAL:
 		return 1;
 	case SCOPE_USER:
-		return r->owner == uidx;
+		return r->owner == (size_t)(u - pol->users);
 	case SCOPE_GROUP:
 		for (i = 0; i < u->ngroups; i++) {
 			if (u->groups[i] == r->owner)
@@ -171,11 +178,11 @@ first_match(const struct policy *pol, const struct policy_user *u,
     enum rule_action act, const char *name, const struct addr *a,
     unsigned int port)
 {
-	size_t i, uidx = (size_t)(u - pol->users);
+	size_t i;
 
 	for (i = 0; i < pol->nrules; i++) {
 		if (pol->rules[i].action == act &&
-		    rule_applies(u, uidx, &pol->rules[i]) &&
+		    policy_rule_applies(pol, u, &pol->rules[i]) &&
 		    rule_matches(&pol->rules[i], name, a, port))
 			return &pol->rules[i];
 	}

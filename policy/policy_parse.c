@@ -537,22 +537,35 @@ once(struct policy_parser *p, const char *what, unsigned long *line)
 	return 0;
 }
 
+/*
+ * A once-per-scope keyword whose value is one of two words: 0 for the
+ * first, 1 for the second, -1 (reported) otherwise.
+ */
+static int
+one_of(struct policy_parser *p, const char *what, unsigned long *line,
+    const char *v, const char *first, const char *second)
+{
+	if (once(p, what, line) != 0)
+		return -1;
+	if (strcasecmp(v, first) == 0)
+		return 0;
+	if (strcasecmp(v, second) == 0)
+		return 1;
+	perr(p, "%s must be '%s' or '%s'", what, first, second);
+	return -1;
+}
+
 static int
 kw_totp(struct policy_parser *p, int ac, char **av)
 {
 	struct policy_user *u = cur_user(p);
+	int r;
 
 	(void)ac;
-	if (once(p, "totp", &u->totp_line) != 0)
+	if ((r = one_of(p, "totp", &u->totp_line, av[1], "required",
+	    "none")) == -1)
 		return -1;
-	if (strcasecmp(av[1], "required") == 0)
-		u->totp_none = 0;
-	else if (strcasecmp(av[1], "none") == 0)
-		u->totp_none = 1;
-	else {
-		perr(p, "totp must be 'required' or 'none'");
-		return -1;
-	}
+	u->totp_none = r;
 	return 0;
 }
 
@@ -598,17 +611,37 @@ kw_knock(struct policy_parser *p, int ac, char **av)
 	unsigned long *line = p->ctx == C_USER ? &cur_user(p)->knock_line :
 	    &p->pol->knock_line;
 
+	int r;
+
 	(void)ac;
-	if (once(p, "knock", line) != 0)
+	if ((r = one_of(p, "knock", line, av[1], "required", "optional")) ==
+	    -1)
 		return -1;
-	if (strcasecmp(av[1], "required") == 0)
-		*m = KNOCK_REQUIRED;
-	else if (strcasecmp(av[1], "optional") == 0)
-		*m = KNOCK_OPTIONAL;
-	else {
-		perr(p, "knock must be 'required' or 'optional'");
-		return -1;
+	*m = r == 0 ? KNOCK_REQUIRED : KNOCK_OPTIONAL;
+	return 0;
+}
+
+static int
+kw_dns(struct policy_parser *p, int ac, char **av)
+{
+	enum dns_mode *m;
+	unsigned long *line;
+	int r;
+
+	(void)ac;
+	if (p->ctx == C_USER) {
+		m = &cur_user(p)->dns;
+		line = &cur_user(p)->dns_line;
+	} else if (p->ctx == C_GROUP) {
+		m = &p->pol->groups[p->cur].dns;
+		line = &p->pol->groups[p->cur].dns_line;
+	} else {
+		m = &p->pol->dns;
+		line = &p->pol->dns_line;
 	}
+	if ((r = one_of(p, "dns", line, av[1], "allow", "deny")) == -1)
+		return -1;
+	*m = r == 0 ? DNS_ALLOW : DNS_DENY;
 	return 0;
 }
 
@@ -674,6 +707,7 @@ static const struct keyword {
 	    "[COMMENT]", kw_knock_key },
 	{ "knock", C_TOP | C_USER, 1, 1, "knock required|optional",
 	    kw_knock },
+	{ "dns", C_TOP | C_USER | C_GROUP, 1, 1, "dns allow|deny", kw_dns },
 	{ "member", C_USER, 1, MAX_WORDS, "member GROUP...", kw_member },
 	{ "totp", C_USER, 1, 1, "totp required|none", kw_totp },
 	{ "from", C_USER, 1, MAX_WORDS, "from CIDR...", kw_from },
@@ -842,6 +876,31 @@ effective_limits(const struct limits_src *user, const struct limits_src *def,
 #undef PICK
 }
 
+/*
+ * May u have DNS relayed?  The user's own line decides; else its groups,
+ * where one "deny" outweighs any "allow" (deny always wins); else the top
+ * level; else no.
+ */
+static int
+effective_dns(const struct policy *pol, const struct policy_user *u)
+{
+	enum dns_mode m = DNS_UNSET, g;
+	size_t i;
+
+	if (u->dns != DNS_UNSET)
+		return u->dns == DNS_ALLOW;
+	for (i = 0; i < u->ngroups; i++) {
+		g = pol->groups[u->groups[i]].dns;
+		if (g == DNS_DENY)
+			return 0;
+		if (g == DNS_ALLOW)
+			m = DNS_ALLOW;
+	}
+	if (m != DNS_UNSET)
+		return 1;
+	return pol->dns == DNS_ALLOW;
+}
+
 static void
 check_users(struct policy_parser *p)
 {
@@ -862,6 +921,7 @@ check_users(struct policy_parser *p)
 		effective_limits(&u->lim, &pol->defaults, &u->eff);
 		u->knock_required = u->knock == KNOCK_REQUIRED ||
 		    (u->knock == KNOCK_UNSET && pol->knock == KNOCK_REQUIRED);
+		u->dns_allowed = effective_dns(pol, u);
 	}
 }
 
