@@ -25,6 +25,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "session_int.h"
+#include "shuttle.h"
 
 #define AUTH_POLL_MS	1000
 #define MAIN_POLL_MS	60000
@@ -88,14 +89,20 @@ int
 sess_ipc_call(struct sess *s, const struct ipc_msg *m, uint32_t want,
     struct ipc_msg *ans, int *fd, int timeout_ms)
 {
+	struct timespec t0, now;
 	struct pollfd pfd;
+	long left;
 	int r;
 
 	sess_ipc_send(s, m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pfd.fd = s->ipc;
 	pfd.events = POLLIN;
 	for (;;) {
-		r = poll(&pfd, 1, timeout_ms);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000L +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000L);
+		r = poll(&pfd, 1, left > 0 ? (int)left : 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
@@ -107,6 +114,11 @@ sess_ipc_call(struct sess *s, const struct ipc_msg *m, uint32_t want,
 			continue;
 		if (r <= 0)
 			sess_exit(s, SESSION_EXIT_MASTER);
+		/* sshuttle's answers come whenever the master has them. */
+		if (shuttle_ipc_answer(s, ans, *fd)) {
+			*fd = -1;
+			continue;
+		}
 		if (ans->type != want) {
 			if (*fd >= 0)
 				close(*fd);
@@ -116,6 +128,44 @@ sess_ipc_call(struct sess *s, const struct ipc_msg *m, uint32_t want,
 		}
 		return 0;
 	}
+}
+
+/*
+ * The IPC socket in the main loop's event: answers to sshuttle's
+ * connects and DNS queries arrive here, asynchronously.  The socket is
+ * blocking (sess_ipc_call), so each receive is preceded by a zero poll:
+ * a callback that ran earlier in the same dopoll may have taken the
+ * message already.
+ */
+static int
+on_ipc(socket_t fd, int revents, void *userdata)
+{
+	struct sess *s = userdata;
+	struct pollfd pfd;
+	struct ipc_msg m;
+	int mfd, r, n;
+
+	(void)fd;
+	(void)revents;
+	for (n = 0; n < 64; n++) {
+		pfd.fd = s->ipc;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+		r = ipc_recv(s->ipc, &m, &mfd);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			sess_exit(s, SESSION_EXIT_MASTER);
+		if (!shuttle_ipc_answer(s, &m, mfd)) {
+			if (mfd >= 0)
+				close(mfd);
+			error("unexpected %s from the master",
+			    ipc_type_name(m.type));
+			sess_exit(s, SESSION_EXIT_MASTER);
+		}
+	}
+	return 0;
 }
 
 /* The child's log goes to the master: it may not open a syslog socket. */
@@ -419,11 +469,15 @@ main_loop(struct sess *s)
 
 	ssh_set_blocking(s->ssh, 0);
 	s->started = s->last_active = sess_now();
+	if (ssh_event_add_fd(s->ev, s->ipc, POLLIN, on_ipc, s) != SSH_OK)
+		sess_exit(s, SESSION_EXIT_SETUP);
 	for (;;) {
 		for (c = s->chans; c != NULL; c = next) {
 			next = c->next;
 			if (c->dead)
 				chan_free(s, c);
+			else if (c->shuttle != NULL)
+				shuttle_service(s, c);
 			else
 				pump_service(s, c);
 		}

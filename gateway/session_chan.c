@@ -1,12 +1,14 @@
 /*
  * session_chan: what a client may open and ask for.
  *
- * direct-tcpip (ssh -J, -W, -L, -D) is the only channel that carries
- * data: the child asks the master for a connected socket, and only a
- * socket in hand turns into an accepted channel.  A session channel may
- * ask for a shell, which prints where the user may go and exits 1.
- * Everything else -- pty, exec, subsystems (sftp), x11, agent, env,
- * tcpip-forward -- is refused and reported to the master for the audit.
+ * direct-tcpip (ssh -J, -W, -L, -D) carries data: the child asks the
+ * master for a connected socket, and only a socket in hand turns into an
+ * accepted channel.  A session channel may ask for a shell, which prints
+ * where the user may go and exits 1, or exec sshuttle's bootstrap
+ * command, which turns it into an sshuttle session served in C
+ * (shuttle.h).  Everything else -- pty, any other exec, subsystems
+ * (sftp), x11, agent, env, tcpip-forward -- is refused and reported to
+ * the master for the audit.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,6 +22,7 @@
 
 #include "log.h"
 #include "session_int.h"
+#include "shuttle.h"
 
 static void
 refused(struct sess *s, const char *what, const char *detail)
@@ -39,7 +42,8 @@ chan_new(struct sess *s, enum chan_kind kind)
 {
 	struct chan *c;
 
-	if (s->nchans >= s->max_channels)
+	/* sshuttle's TCP channels count too: the master counts them. */
+	if (s->nchans + s->nsub >= s->max_channels)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -54,8 +58,9 @@ chan_new(struct sess *s, enum chan_kind kind)
 	return c;
 }
 
-static void
-report_close(struct sess *s, struct chan *c)
+void
+chan_report_close(struct sess *s, uint32_t id, uint64_t up, uint64_t down,
+    const struct timespec *t0)
 {
 	struct timespec now;
 	struct ipc_msg m;
@@ -63,12 +68,12 @@ report_close(struct sess *s, struct chan *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_CHANNEL_CLOSE;
-	m.u.channel_close.chan = c->id;
-	m.u.channel_close.bytes_up = c->up;
-	m.u.channel_close.bytes_down = c->down;
+	m.u.channel_close.chan = id;
+	m.u.channel_close.bytes_up = up;
+	m.u.channel_close.bytes_down = down;
 	m.u.channel_close.duration_ms =
-	    (uint64_t)(now.tv_sec - c->t0.tv_sec) * 1000 +
-	    (uint64_t)((now.tv_nsec - c->t0.tv_nsec) / 1000000);
+	    (uint64_t)(now.tv_sec - t0->tv_sec) * 1000 +
+	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
 	sess_ipc_send(s, &m);
 }
 
@@ -89,6 +94,8 @@ chan_free(struct sess *s, struct chan *c)
 			ssh_event_remove_fd(s->ev, c->fd);
 		close(c->fd);
 	}
+	if (c->shuttle != NULL)
+		shuttle_free(s, c);
 	if (c->ch != NULL) {
 		ssh_remove_channel_callbacks(c->ch, &c->cb);
 		if (!ssh_channel_is_closed(c->ch))
@@ -96,7 +103,7 @@ chan_free(struct sess *s, struct chan *c)
 		ssh_channel_free(c->ch);
 	}
 	if (c->kind == CHAN_DIRECT && c->ch != NULL)
-		report_close(s, c);
+		chan_report_close(s, c->id, c->up, c->down, &c->t0);
 	free(c->spill);
 	free(c->tx);
 	free(c);
@@ -202,6 +209,39 @@ shell_request(ssh_session session, ssh_channel channel, void *userdata)
 	return 0;
 }
 
+/*
+ * exec: sshuttle's bootstrap command starts an sshuttle session; any
+ * other command is refused, as before.
+ */
+static int
+exec_request(ssh_session session, ssh_channel channel, const char *command,
+    void *userdata)
+{
+	struct chan *c = userdata;
+	struct sess *s = c->sess;
+	char why[IPC_REASON_MAX + 1];
+
+	(void)session;
+	(void)channel;
+	if (command == NULL)
+		command = "";
+	if (c->shell || c->shuttle != NULL) {
+		refused(s, "exec", "a second request on one channel");
+		return -1;
+	}
+	why[0] = '\0';
+	if (shuttle_start(s, c, command, strlen(command), why,
+	    sizeof(why)) == 0) {
+		s->last_active = sess_now();
+		return 0;
+	}
+	if (why[0] != '\0')
+		refused(s, "sshuttle", why);
+	else
+		refused(s, "exec", command);
+	return -1;
+}
+
 static ssh_channel
 open_session(ssh_session session, void *userdata)
 {
@@ -219,6 +259,7 @@ open_session(ssh_session session, void *userdata)
 	memset(&c->cb, 0, sizeof(c->cb));
 	c->cb.userdata = c;
 	c->cb.channel_shell_request_function = shell_request;
+	c->cb.channel_exec_request_function = exec_request;
 	c->cb.channel_data_function = pump_data_cb;
 	c->cb.channel_eof_function = pump_eof_cb;
 	c->cb.channel_close_function = pump_close_cb;

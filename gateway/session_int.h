@@ -19,6 +19,8 @@
 
 enum chan_kind { CHAN_DIRECT, CHAN_SESSION };
 
+struct shuttle;
+
 struct chan {
 	struct chan	*next;
 	struct sess	*sess;
@@ -44,6 +46,7 @@ struct chan {
 	int		 dead;		/* free after the current dopoll */
 	int		 shell;		/* shell asked: print text, exit 1 */
 	size_t		 shell_off;	/* how much of the text is written */
+	struct shuttle	*shuttle;	/* sshuttle mode (shuttle.h) */
 	uint64_t	 up, down;	/* bytes client->dest, dest->client */
 	struct timespec	 t0;
 };
@@ -68,14 +71,18 @@ struct sess {
 	/* channels */
 	struct chan	*chans;
 	size_t		 nchans;
-	uint32_t	 next_id;
+	size_t		 nsub;		/* sshuttle TCP channels at the master */
+	uint32_t	 next_id;	/* channel and sub-channel ids */
 	time_t		 started, last_active;	/* CLOCK_MONOTONIC s */
 	int		 exit_code;		/* enum session_exit, or -1 */
 };
 
 /* session.c */
 time_t	sess_now(void);
-/* Send m and wait for the answer of type want (blocking). 0 or -1. */
+/*
+ * Send m and wait for the answer of type want (blocking).  sshuttle
+ * answers that arrive meanwhile go to the shuttle code.  0 or -1.
+ */
 int	sess_ipc_call(struct sess *s, const struct ipc_msg *m, uint32_t want,
 	    struct ipc_msg *ans, int *fd, int timeout_ms);
 void	sess_ipc_send(struct sess *s, const struct ipc_msg *m);
@@ -84,6 +91,9 @@ void	sess_ipc_send(struct sess *s, const struct ipc_msg *m);
 void	chan_install_handlers(struct sess *s);
 int	chan_message(struct sess *s, ssh_message msg);
 void	chan_free(struct sess *s, struct chan *c);
+/* IPC_CHANNEL_CLOSE: the master writes the record with these counts. */
+void	chan_report_close(struct sess *s, uint32_t id, uint64_t up,
+	    uint64_t down, const struct timespec *t0);
 
 /* pump.c */
 int	pump_start(struct sess *s, struct chan *c, int fd);
