@@ -21,10 +21,15 @@ Measures (docs/performance.md says how and why):
   k  rampart-knockd: knock-to-open latency, and garbage dropped on one
      core with every valid knock opening (tests/bench/knock_bench.py, in
      namespaces of its own; --only knock runs it alone)
+  s  sshuttle through Rampart's native server against sshuttle through
+     sshd and its Python server: 1 GiB each way and new-connection time
+     (tests/bench/shuttle_bench.py, in namespaces of its own; --only
+     shuttle runs it alone, and so does running that file)
 
 Environment: BENCH_QUICK=1 (a short run), BENCH_SIZE (bytes for a, with
 K/M/G suffixes), BENCH_RTT_SIZE (for e), BENCH_REPS, BENCH_ONLY=a,b,...,
-BENCH_SESSIONS, BENCH_CAP, BENCH_KNOCK_* (knock_bench.py), BENCH_DOC (the file the results block goes
+BENCH_SESSIONS, BENCH_CAP, BENCH_KNOCK_* (knock_bench.py),
+BENCH_SHUTTLE_* (shuttle_bench.py), BENCH_DOC (the file the results block goes
 to; a full run writes docs/performance.md, a quick run nothing unless this
 is set), BENCH_KEEP=1 (keep the temporary directory, for debugging).
 
@@ -371,11 +376,15 @@ class Bench:
         sh("ip", "link", "set", va, "up", ns=a)
         sh("ip", "link", "set", vb, "up", ns=b)
 
-    def setup_net(self):
+    def add_namespaces(self):
+        """Every namespace of self.ns, with its loopback up."""
         for ns in self.ns.values():
             sh("ip", "netns", "add", ns)
             self.made_ns.append(ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
+
+    def setup_net(self):
+        self.add_namespaces()
         c, g, t = self.ns["c"], self.ns["g"], self.ns["t"]
         self.link(c, C_ADDR, g, G_ADDR_C, 1)
         self.link(g, G_ADDR_T, t, T_ADDR, 2)
@@ -430,27 +439,31 @@ class Bench:
                "4096", "up", ns=ns)
         sh("ip", "route", "add", "default", "via", G_ADDR_D, ns=d)
 
-    def start_rampart(self):
+    def start_rampart(self, listen=(G_ADDR_C, G_ADDR_D),
+                      sources="10.78.1.0/24 10.78.3.0/24",
+                      allow=f"{T_ADDR} port {BULK_PORT},{HOLD_PORT}",
+                      exempt="10.78.0.0/16"):
+        """The gateway on its port in the gateway namespace: the temporary
+        user, key only, from sources, may reach allow."""
         g, tmp = self.ns["g"], self.tmp
         os.makedirs(f"{tmp}/log", exist_ok=True)
         with open(f"{tmp}/policy.conf", "w") as f:
             f.write(f"""user {self.user}
 	key {self.pub}
 	totp none
-	from 10.78.1.0/24 10.78.3.0/24
+	from {sources}
 	max-connections 10000
-	allow {T_ADDR} port {BULK_PORT},{HOLD_PORT}
+	allow {allow}
 """)
         with open(f"{tmp}/gateway.conf", "w") as f:
-            f.write(f"""ListenAddress {G_ADDR_C}
-ListenAddress {G_ADDR_D}
-Port {PORTS['rampart']}
+            f.writelines(f"ListenAddress {a}\n" for a in listen)
+            f.write(f"""Port {PORTS['rampart']}
 HostKey {tmp}/rampart_host
 Policy {tmp}/policy.conf
 AuditLog {tmp}/log/audit.jsonl
 User nobody
 MaxStartups 10000
-PerSourcePenaltyExemptList 10.78.0.0/16
+PerSourcePenaltyExemptList {exempt}
 """)
         gwbin = os.path.join(self.build, "bin", "rampart-gateway")
         self.raise_limits(gwbin, f"{tmp}/gateway.conf")
@@ -469,12 +482,31 @@ PerSourcePenaltyExemptList 10.78.0.0/16
                     f.write(f"{kw} {val}\n")
         sh(gwbin, "-t", "-f", conf)
 
-    def start_sshd(self):
+    def start_sshd(self, listen=(G_ADDR_C, G_ADDR_D), rules=None,
+                   shell="/usr/sbin/nologin", home=None):
+        """OpenSSH's sshd on its port in the gateway namespace, for the
+        temporary user, made here (with shell, and home made if given).
+        rules: the sshd_config lines that make it the server wanted; by
+        default a forwarding-only bastion."""
         g, tmp = self.ns["g"], self.tmp
+        if rules is None:
+            rules = f"""# A forwarding-only bastion: the Rampart policy's rules in sshd terms.
+AllowTcpForwarding yes
+PermitOpen {T_ADDR}:{BULK_PORT} {T_ADDR}:{HOLD_PORT}
+GatewayPorts no
+X11Forwarding no
+AllowAgentForwarding no
+AllowStreamLocalForwarding no
+PermitTunnel no
+ForceCommand /bin/false
+"""
         sh("useradd", "--system", "--no-create-home", "--home-dir",
-           "/nonexistent", "--shell", "/usr/sbin/nologin", "--password",
+           home or "/nonexistent", "--shell", shell, "--password",
            "*", "--comment", USER_COMMENT, self.user)
         self.user_made = True
+        if home:
+            os.makedirs(home, mode=0o700)
+            shutil.chown(home, self.user)
         if not os.path.isdir("/run/sshd"):
             os.makedirs("/run/sshd", mode=0o755)
             self.made_run_sshd = True
@@ -482,10 +514,9 @@ PerSourcePenaltyExemptList 10.78.0.0/16
             f.write(self.pub + "\n")
         port = PORTS["openssh"]
         with open(f"{tmp}/sshd_config", "w") as f:
-            f.write(f"""# A forwarding-only bastion: the Rampart policy's rules in sshd terms.
-ListenAddress {G_ADDR_C}:{port}
-ListenAddress {G_ADDR_D}:{port}
-HostKey {tmp}/sshd_host
+            f.write(rules)
+            f.writelines(f"ListenAddress {a}:{port}\n" for a in listen)
+            f.write(f"""HostKey {tmp}/sshd_host
 PidFile none
 AuthorizedKeysFile {tmp}/authorized_keys
 AllowUsers {self.user}
@@ -500,16 +531,8 @@ HostKeyAlgorithms ssh-ed25519
 Ciphers {",".join(CIPHERS)}
 MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com
 Compression no
-AllowTcpForwarding yes
-PermitOpen {T_ADDR}:{BULK_PORT} {T_ADDR}:{HOLD_PORT}
-GatewayPorts no
 PermitTTY no
-X11Forwarding no
-AllowAgentForwarding no
-AllowStreamLocalForwarding no
-PermitTunnel no
 PermitUserRC no
-ForceCommand /bin/false
 MaxStartups 10000
 PerSourceMaxStartups none
 MaxSessions 10000
@@ -1050,7 +1073,8 @@ def machine():
         "libssh": f"libssh-4 {lib} (Debian)",
         "rampart": head + (" with uncommitted changes in " +
                            ", ".join(sorted(set(
-                               line[3:] for line in dirty.splitlines())))
+                               line.split(None, 1)[1]
+                               for line in dirty.splitlines())))
                            if dirty else ""),
     }
 
@@ -1102,8 +1126,9 @@ def write_doc(path, block, begin=BEGIN, end=END):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", help="the measures to run: letters a-e "
-                    "and k, or knock (default: BENCH_ONLY, else all)")
+    ap.add_argument("--only", help="the measures to run: letters a-e, "
+                    "k (or knock) and s (or shuttle) (default: "
+                    "BENCH_ONLY, else all)")
     args = ap.parse_args()
     env = os.environ.get
     args.quick = env("BENCH_QUICK", "0") not in ("", "0")
@@ -1115,11 +1140,12 @@ def parse_args():
     args.lat_n = int(env("BENCH_LAT_N", "10" if q else "30"))
     args.sessions = int(env("BENCH_SESSIONS", "50" if q else "200"))
     args.cap = int(env("BENCH_CAP", "200" if q else "2000"))
-    only = args.only or env("BENCH_ONLY", "a,b,c,d,e,k")
-    args.only = set(only.replace("knock", "k").replace(",", ""))
-    if not args.only or not args.only <= set("abcdek"):
+    only = args.only or env("BENCH_ONLY", "a,b,c,d,e,k,s")
+    args.only = set(only.replace("knock", "k").replace("shuttle", "s")
+                    .replace(",", ""))
+    if not args.only or not args.only <= set("abcdeks"):
         raise SystemExit(f"bench: --only/BENCH_ONLY {only!r}: use letters "
-                         "a to e and k (or knock)")
+                         "a to e, k (or knock) and s (or shuttle)")
     args.doc = env("BENCH_DOC", "" if q else "docs/performance.md")
     return args
 
@@ -1151,9 +1177,11 @@ def run_harness(h):
 
 
 def main():
-    import knock_bench		# here: it subclasses Bench
+    import knock_bench		# here: they subclass Bench
+    import shuttle_bench
     args = parse_args()
     knock_bench.add_args(args)
+    shuttle_bench.add_args(args)
     if os.geteuid() != 0:
         print("bench: needs root (network namespaces, sshd, a temporary "
               "user)", file=sys.stderr)
@@ -1169,6 +1197,10 @@ def main():
     if "k" in args.only and knock_bench.missing(args.build):
         print(f"bench: {knock_bench.missing(args.build)} missing (run make "
               f"bench)", file=sys.stderr)
+        return 1
+    if "s" in args.only and shuttle_bench.missing(args.build):
+        print(f"bench: {shuttle_bench.missing(args.build)} missing (run "
+              f"make bench)", file=sys.stderr)
         return 1
     # A SIGTERM to a wrapper that started us (make's shell, a pyenv shim)
     # reaches us too.
@@ -1199,6 +1231,10 @@ def main():
             write_doc(args.doc, knock_bench.block(kb.res, machine()),
                       knock_bench.BEGIN, knock_bench.END)
             print(f"\nknock results written to {args.doc}")
+    if "s" in args.only:
+        rc = shuttle_bench.run_and_report(args)
+        if rc != 0:
+            return rc
     return 0
 
 

@@ -7,6 +7,15 @@
  *	bench_io down HOST PORT BYTES	receive BYTES from a bulk server
  *	bench_io hold ADDR PORT		banner-and-hold server for many idle
  *					sessions (ssh -W held open)
+ *	bench_io reply ADDR PORT	request-reply server: reads a request
+ *					line, writes a 128-byte reply, closes
+ *					(one process, no fork)
+ *	bench_io conns HOST PORT N	N sequential connections to a reply
+ *					server, each connect + request + reply
+ *					to EOF + close; prints the
+ *					microseconds of each, one a line, or
+ *					"fail" (shuttle_bench.py's
+ *					new-connection time)
  *
  * Bulk protocol: the client sends a 16-byte request ("RPB1", 'U' or 'D',
  * three zero bytes, the byte count as a big-endian uint64); the server
@@ -17,7 +26,16 @@
  * of a throughput figure, and stops at 'A' or at the last byte.  The
  * client prints "BYTES SECONDS MIB_PER_S".
  *
- * Both ends move 1 MiB per system call from a buffer filled once with
+ * A new connection is timed from just before connect() to the reply's
+ * EOF: through sshuttle that is the client's accept of the redirected
+ * connection, TCP_CONNECT, the server's connect to the target, request
+ * and reply as TCP_DATA and the server's TCP_EOF.  The reply server
+ * closes first, as an HTTP/1.0 server does, so the time wait falls on the
+ * target's side; it serves one connection at a time on purpose: the
+ * client is sequential, and a fork per connection would add the same cost
+ * to every path measured and hide the difference between them.
+ *
+ * Both bulk ends move 1 MiB per system call from a buffer filled once with
  * pseudo-random bytes, so they cost far less CPU than the SSH processes
  * they feed (bench.py checks this by measuring plain TCP over the same
  * path).
@@ -25,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -43,14 +62,19 @@
 #define REQ_LEN		16
 #define HOLD_EVENTS	256
 #define HOLD_BANNER	"rampart-bench hold\n"
+#define RR_REQUEST	"GET /bench_io\n"
+#define RR_REPLY_LEN	128
+#define RR_MAX_CONNS	1000000
+#define RR_TIMEOUT_SECS	10
 
 static uint8_t buf[CHUNK];
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_io serve|hold ADDR PORT\n"
-	    "       bench_io up|down HOST PORT BYTES\n");
+	fprintf(stderr, "usage: bench_io serve|hold|reply ADDR PORT\n"
+	    "       bench_io up|down HOST PORT BYTES\n"
+	    "       bench_io conns HOST PORT N\n");
 	exit(2);
 }
 
@@ -157,6 +181,22 @@ listen_on(const char *addr, const char *port)
 	return fd;
 }
 
+/* The next connection on lfd, with Nagle off: its fd, or -1. */
+static int
+accept_conn(int lfd)
+{
+	int fd, one = 1;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		if (errno != EINTR && errno != ECONNABORTED) {
+			perror("bench_io: accept");
+			return -1;
+		}
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
 /* One bulk connection, in its own process. */
 static int
 serve_one(int fd)
@@ -192,19 +232,14 @@ serve_one(int fd)
 static int
 cmd_serve(const char *addr, const char *port)
 {
-	int lfd, fd, one = 1;
+	int lfd, fd;
 
 	if ((lfd = listen_on(addr, port)) < 0)
 		return 1;
 	signal(SIGCHLD, SIG_IGN);
 	for (;;) {
-		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			perror("bench_io: accept");
+		if ((fd = accept_conn(lfd)) < 0)
 			return 1;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		switch (fork()) {
 		case -1:
 			perror("bench_io: fork");
@@ -329,6 +364,113 @@ cmd_hold(const char *addr, const char *port)
 	}
 }
 
+/* Bound every blocking call on fd (connect included), so nothing hangs. */
+static void
+set_timeouts(int fd)
+{
+	struct timeval tv = { RR_TIMEOUT_SECS, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Read until a newline, at most cap bytes: 0, or -1. */
+static int
+read_line(int fd, char *dst, size_t cap)
+{
+	size_t have = 0;
+	ssize_t n;
+
+	while (have < cap) {
+		n = read(fd, dst + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		if (memchr(dst + have, '\n', (size_t)n) != NULL)
+			return 0;
+		have += (size_t)n;
+	}
+	return -1;
+}
+
+static int
+cmd_reply(const char *addr, const char *port)
+{
+	char req[256];
+	int lfd, fd;
+
+	if ((lfd = listen_on(addr, port)) < 0)
+		return 1;
+	memset(buf, 'r', RR_REPLY_LEN - 1);
+	buf[RR_REPLY_LEN - 1] = '\n';
+	for (;;) {
+		if ((fd = accept_conn(lfd)) < 0)
+			return 1;
+		set_timeouts(fd);
+		/* A client that sends no request gets nothing: it failed. */
+		if (read_line(fd, req, sizeof(req)) == 0)
+			(void)write_full(fd, NULL, RR_REPLY_LEN);
+		close(fd);
+	}
+}
+
+/* One timed request-reply connection: microseconds, or -1. */
+static int64_t
+one_conn(const struct sockaddr_in *sin)
+{
+	struct timespec ts;
+	int64_t t0, got = 0;
+	ssize_t n;
+	int fd, one = 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_timeouts(fd);
+	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin)) != 0 ||
+	    write_full(fd, RR_REQUEST, strlen(RR_REQUEST)) != 0) {
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	/* Only the whole reply, then EOF, counts. */
+	if (n < 0 || got != RR_REPLY_LEN)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - t0;
+}
+
+static int
+cmd_conns(const char *host, const char *port, const char *count)
+{
+	struct sockaddr_in sin;
+	char *end;
+	long n, i;
+	int64_t us;
+
+	n = strtol(count, &end, 10);
+	if (*count == '\0' || *end != '\0' || n < 1 || n > RR_MAX_CONNS ||
+	    parse_addr(host, port, &sin) != 0)
+		usage();
+	for (i = 0; i < n; i++) {
+		if ((us = one_conn(&sin)) < 0)
+			printf("fail\n");
+		else
+			printf("%lld\n", (long long)us);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -340,6 +482,10 @@ main(int argc, char **argv)
 		return cmd_serve(argv[2], argv[3]);
 	if (strcmp(argv[1], "hold") == 0 && argc == 4)
 		return cmd_hold(argv[2], argv[3]);
+	if (strcmp(argv[1], "reply") == 0 && argc == 4)
+		return cmd_reply(argv[2], argv[3]);
+	if (strcmp(argv[1], "conns") == 0 && argc == 5)
+		return cmd_conns(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "up") == 0 && argc == 5)
 		return cmd_bulk(1, argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "down") == 0 && argc == 5)

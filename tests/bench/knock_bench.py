@@ -105,10 +105,7 @@ class KnockBench(B.Bench):
         self.clean_stale()
         self.tmp = tempfile.mkdtemp(prefix=f"{B.TMP_PREFIX}{self.id}-")
         os.chmod(self.tmp, 0o755)
-        for ns in self.ns.values():
-            B.sh("ip", "netns", "add", ns)
-            self.made_ns.append(ns)
-            B.sh("ip", "link", "set", "lo", "up", ns=ns)
+        self.add_namespaces()
         self.link(self.ns["c"], K_ADDR, self.ns["g"], G_ADDR_K, 1)
         self.link(self.ns["t"], F_ADDR, self.ns["g"], G_ADDR_F, 2)
         self.setup_keys()
