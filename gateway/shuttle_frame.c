@@ -87,6 +87,8 @@ dec_take(struct shuttle_dec *d, const uint8_t *p, size_t len, size_t *i,
 
 	if (n > want)
 		n = want;
+	if (n == 0)		/* p may be NULL then */
+		return;
 	memcpy(d->buf + d->have, p + *i, n);
 	d->have += n;
 	*i += n;
@@ -256,13 +258,15 @@ int
 shuttle_parse_tcp_connect(const uint8_t *p, size_t len, struct addr *dst,
     unsigned int *port)
 {
-	const uint8_t *pos = p, *end = p + len;
+	const uint8_t *pos, *end;
 	int af, r;
 
 	if ((p == NULL && len > 0) || dst == NULL || port == NULL)
 		return SHUTTLE_FRAME_ERR_ARG;
-	if (p == NULL)
+	if (p == NULL)		/* an empty payload (struct shuttle_frame) */
 		return SHUTTLE_FRAME_ERR_SYNTAX;
+	pos = p;
+	end = p + len;
 	if ((r = get_family(&pos, end, &af)) != 0 ||
 	    (r = get_char(&pos, end, ',')) != 0 ||
 	    (r = get_ip(&pos, end, af, dst)) != 0 ||
@@ -276,7 +280,7 @@ int
 shuttle_parse_udp_data(const uint8_t *p, size_t len, struct addr *dst,
     unsigned int *port, const uint8_t **data, size_t *datalen)
 {
-	const uint8_t *pos = p, *end = p + len;
+	const uint8_t *pos, *end;
 	int r;
 
 	if ((p == NULL && len > 0) || dst == NULL || port == NULL ||
@@ -284,6 +288,8 @@ shuttle_parse_udp_data(const uint8_t *p, size_t len, struct addr *dst,
 		return SHUTTLE_FRAME_ERR_ARG;
 	if (p == NULL)
 		return SHUTTLE_FRAME_ERR_SYNTAX;
+	pos = p;
+	end = p + len;
 	if ((r = get_ip(&pos, end, AF_UNSPEC, dst)) != 0 ||
 	    (r = get_char(&pos, end, ',')) != 0 ||
 	    (r = get_port(&pos, end, port)) != 0 ||
@@ -297,13 +303,15 @@ shuttle_parse_udp_data(const uint8_t *p, size_t len, struct addr *dst,
 int
 shuttle_parse_udp_open(const uint8_t *p, size_t len, int *af)
 {
-	const uint8_t *pos = p, *end = p + len;
+	const uint8_t *pos, *end;
 	int r;
 
 	if ((p == NULL && len > 0) || af == NULL)
 		return SHUTTLE_FRAME_ERR_ARG;
 	if (p == NULL)
 		return SHUTTLE_FRAME_ERR_SYNTAX;
+	pos = p;
+	end = p + len;
 	if ((r = get_family(&pos, end, af)) != 0)
 		return r;
 	return pos == end ? 0 : SHUTTLE_FRAME_ERR_SYNTAX;

@@ -195,6 +195,7 @@ test_decode_magic(void **state)
 	assert_non_null(d = shuttle_dec_new());
 	assert_int_equal(shuttle_dec_next(d, "S", 1, &used, &f), 0);
 	assert_int_equal(shuttle_dec_pending(d), 1);
+	assert_int_equal(shuttle_dec_next(d, NULL, 0, &used, &f), 0);
 	assert_int_equal(shuttle_dec_next(d, "T", 1, &used, &f),
 	    SHUTTLE_FRAME_ERR_MAGIC);
 	shuttle_dec_free(d);
@@ -303,9 +304,11 @@ test_tcp_connect(void **state)
 		{ "10,0000:0000:0000:0000:0000:ffff:255.255.255.255:1,80",
 		    SHUTTLE_FRAME_ERR_ADDR },
 	};
+	const uint8_t *data;
 	struct addr a;
 	unsigned int p;
-	size_t i;
+	size_t i, dl;
+	int af;
 
 	(void)state;
 	expect_connect("2,10.123.0.1,8080", "10.123.0.1", 8080);
@@ -324,6 +327,10 @@ test_tcp_connect(void **state)
 	    (const uint8_t *)"2,10.0.0.1\0,80", 14, &a, &p),
 	    SHUTTLE_FRAME_ERR_ADDR);
 	assert_int_equal(shuttle_parse_tcp_connect(NULL, 0, &a, &p),
+	    SHUTTLE_FRAME_ERR_SYNTAX);
+	assert_int_equal(shuttle_parse_udp_data(NULL, 0, &a, &p, &data, &dl),
+	    SHUTTLE_FRAME_ERR_SYNTAX);
+	assert_int_equal(shuttle_parse_udp_open(NULL, 0, &af),
 	    SHUTTLE_FRAME_ERR_SYNTAX);
 	assert_int_equal(shuttle_parse_tcp_connect(NULL, 3, &a, &p),
 	    SHUTTLE_FRAME_ERR_ARG);
