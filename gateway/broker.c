@@ -18,6 +18,11 @@
  * out while its lookup is outstanding stays allocated as an ORPHAN until
  * c-ares calls back; orphans count against the request limit, so memory
  * stays bounded however hostile the children are.
+ *
+ * DNS relay requests (broker_dns) are simpler: one ares_send(), whose
+ * callback puts the result on a ready queue of their own; the same rules
+ * hold (reported once, from broker_process(); orphans until c-ares lets go;
+ * a bounded number in all).
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -47,6 +52,7 @@
 #define BROKER_DNS_TIMEOUT_MS	2000	/* per c-ares try */
 #define BROKER_DNS_TRIES	2
 #define BROKER_LOG_MAX		128	/* escaped host in log lines */
+#define BROKER_MAX_DNS		1024	/* relayed queries, orphans included */
 
 enum bev_kind {
 	BEV_WAKE,		/* the eventfd */
@@ -103,6 +109,27 @@ struct breq {
 
 TAILQ_HEAD(breq_list, breq);
 
+/* A relayed DNS query. */
+struct bdns {
+	TAILQ_ENTRY(bdns)	link;	/* b->dns */
+	TAILQ_ENTRY(bdns)	qlink;	/* b->dns_ready, if queued */
+	struct broker		*b;
+	uint64_t		id;
+	uint64_t		qseq;
+	int			queued;
+	int			lookup;	/* c-ares holds a pointer to us */
+	int			orphan;	/* cancelled while c-ares holds it */
+	broker_dns_fn		*fn;
+	void			*ctx;
+	uint8_t			qid[2];	/* the client's id, given back */
+	int			ok;
+	uint8_t			*ans;	/* malloc'd, if ok */
+	size_t			anslen;
+	char			reason[POLICY_REASON_MAX];
+};
+
+TAILQ_HEAD(bdns_list, bdns);
+
 struct broker {
 	const struct policy *const *polp;
 	ares_channel		ch;
@@ -124,6 +151,10 @@ struct broker {
 
 	struct addr		*self;	/* the gateway's own addresses */
 	size_t			nself;
+
+	struct bdns_list	dns;		/* every DNS request, orphans */
+	struct bdns_list	dns_ready;	/* answered, to report */
+	size_t			ndns;
 
 	struct policy_decision	dec;	/* scratch: too big for the stack */
 };
@@ -751,6 +782,8 @@ broker_new(const struct policy *const *polp, char *err, size_t errlen)
 	b->next_id = 1;
 	TAILQ_INIT(&b->reqs);
 	TAILQ_INIT(&b->ready);
+	TAILQ_INIT(&b->dns);
+	TAILQ_INIT(&b->dns_ready);
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (b->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "broker: %s", strerror(errno));
@@ -782,6 +815,7 @@ void
 broker_free(struct broker *b)
 {
 	struct breq *r;
+	struct bdns *d;
 
 	if (b == NULL)
 		return;
@@ -793,6 +827,11 @@ broker_free(struct broker *b)
 			close(r->ev.fd);
 		TAILQ_REMOVE(&b->reqs, r, link);
 		free(r);
+	}
+	while ((d = TAILQ_FIRST(&b->dns)) != NULL) {
+		TAILQ_REMOVE(&b->dns, d, link);
+		free(d->ans);
+		free(d);
 	}
 	if (b->ares_lib)
 		ares_library_cleanup();
@@ -817,7 +856,7 @@ broker_timeout_ms(const struct broker *b)
 	struct timeval tv;
 	uint64_t now, next = UINT64_MAX, ms;
 
-	if (!TAILQ_EMPTY(&b->ready))
+	if (!TAILQ_EMPTY(&b->ready) || !TAILQ_EMPTY(&b->dns_ready))
 		return 0;
 	now = broker_now();
 	TAILQ_FOREACH(r, &b->reqs, link) {
@@ -878,6 +917,167 @@ broker_events(struct broker *b)
 	broker_ares_sync(b);
 }
 
+static void
+broker_dns_free(struct broker *b, struct bdns *d)
+{
+	if (d->queued)
+		TAILQ_REMOVE(&b->dns_ready, d, qlink);
+	TAILQ_REMOVE(&b->dns, d, link);
+	b->ndns--;
+	free(d->ans);
+	free(d);
+}
+
+/* Report the DNS answers that were ready before this call began. */
+static void
+broker_dns_report(struct broker *b, uint64_t limit)
+{
+	struct bdns *d;
+	broker_dns_fn *fn;
+	void *ctx;
+	uint64_t id;
+	uint8_t *ans;
+	size_t len;
+	char reason[POLICY_REASON_MAX];
+	int ok;
+
+	while ((d = TAILQ_FIRST(&b->dns_ready)) != NULL && d->qseq < limit) {
+		/* Copy out first: fn may start or cancel other requests. */
+		fn = d->fn;
+		ctx = d->ctx;
+		id = d->id;
+		ok = d->ok;
+		ans = d->ans;
+		len = d->anslen;
+		d->ans = NULL;
+		snprintf(reason, sizeof(reason), "%s", d->reason);
+		broker_dns_free(b, d);
+		debug("dns %llu: %s", (unsigned long long)id,
+		    ok ? "answered" : reason);
+		fn(ctx, id, ok, ans, len, reason);
+		free(ans);
+	}
+}
+
+/* The resolver's side of a few c-ares errors, in words for the user. */
+static const char *
+broker_dns_error(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT:
+		return "timeout";
+	case ARES_ESERVFAIL:
+		return "server failure";
+	case ARES_EREFUSED:
+		return "refused";
+	case ARES_ECONNREFUSED:
+		return "connection refused";
+	case ARES_EBADQUERY:
+		return "bad query";
+	case ARES_EBADRESP:
+		return "bad response";
+	default:
+		return ares_strerror(status);
+	}
+}
+
+/* c-ares' answer; may run inside ares_send() itself. */
+static void
+broker_dns_answered(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct bdns *d = arg;
+	struct broker *b = d->b;
+
+	(void)timeouts;
+	d->lookup = 0;
+	if (b->dying)
+		return;		/* broker_free() frees d */
+	if (d->orphan) {
+		broker_dns_free(b, d);
+		return;
+	}
+	if (status != ARES_SUCCESS || abuf == NULL || alen < BROKER_DNS_HDR)
+		snprintf(d->reason, sizeof(d->reason), "resolver: %s",
+		    status == ARES_SUCCESS ? "short answer" :
+		    broker_dns_error(status));
+	else if (alen > BROKER_DNS_MAX)
+		snprintf(d->reason, sizeof(d->reason), "resolver: answer too "
+		    "long (%d bytes)", alen);
+	else if ((d->ans = malloc((size_t)alen)) == NULL)
+		snprintf(d->reason, sizeof(d->reason), "gateway out of "
+		    "memory");
+	else {
+		/* c-ares sent the query with an id of its own. */
+		memcpy(d->ans, abuf, (size_t)alen);
+		memcpy(d->ans, d->qid, 2);
+		d->anslen = (size_t)alen;
+		d->ok = 1;
+	}
+	d->queued = 1;
+	d->qseq = b->qseq++;
+	TAILQ_INSERT_TAIL(&b->dns_ready, d, qlink);
+	broker_kick(b);
+}
+
+int
+broker_dns(struct broker *b, const uint8_t *q, size_t len, broker_dns_fn *fn,
+    void *ctx, uint64_t *id)
+{
+	struct bdns *d;
+
+	if (len < BROKER_DNS_HDR || len > BROKER_DNS_MAX)
+		return -1;
+	if (b->ndns >= BROKER_MAX_DNS) {
+		verbose("too many outstanding DNS queries (%d)",
+		    BROKER_MAX_DNS);
+		return -1;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		error("out of memory");
+		return -1;
+	}
+	d->b = b;
+	d->id = b->next_id++;
+	d->fn = fn;
+	d->ctx = ctx;
+	memcpy(d->qid, q, 2);
+	d->lookup = 1;
+	TAILQ_INSERT_TAIL(&b->dns, d, link);
+	b->ndns++;
+	*id = d->id;
+	debug("dns %llu: %zu-byte query", (unsigned long long)d->id, len);
+	/* may call broker_dns_answered() before it returns */
+	ares_send(b->ch, q, (int)len, broker_dns_answered, d);
+	broker_ares_sync(b);
+	return 0;
+}
+
+void
+broker_dns_cancel(struct broker *b, uint64_t id)
+{
+	struct bdns *d;
+
+	TAILQ_FOREACH(d, &b->dns, link) {
+		if (d->id == id && !d->orphan) {
+			debug("dns %llu: cancelled", (unsigned long long)id);
+			if (d->lookup) {
+				d->orphan = 1;
+				return;
+			}
+			broker_dns_free(b, d);
+			return;
+		}
+	}
+}
+
+const struct addr *
+broker_self(const struct broker *b, size_t *n)
+{
+	*n = b->nself;
+	return b->self;
+}
+
 void
 broker_process(struct broker *b)
 {
@@ -902,8 +1102,9 @@ broker_process(struct broker *b)
 		broker_unqueue(b, r);
 		broker_step(b, r, now);
 	}
+	broker_dns_report(b, limit);
 	b->processing = 0;
-	if (!TAILQ_EMPTY(&b->ready))
+	if (!TAILQ_EMPTY(&b->ready) || !TAILQ_EMPTY(&b->dns_ready))
 		broker_kick(b);
 }
 

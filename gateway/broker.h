@@ -69,4 +69,31 @@ int	broker_connect(struct broker *b, const char *user, const char *host,
 /* Forget a request (its child died): fn will not be called. */
 void	broker_cancel(struct broker *b, uint64_t id);
 
+/* The gateway's own addresses, as last listed by broker_refresh_self(). */
+const struct addr *broker_self(const struct broker *b, size_t *n);
+
+/*
+ * DNS relay (sshuttle's DNS_REQ).  ok = 1: ans is the resolver's answer,
+ * len bytes (at most BROKER_DNS_MAX), its id set back to the query's;
+ * ok = 0: reason says why ("resolver: timeout").  ans is only valid
+ * during the call.
+ */
+#define BROKER_DNS_MAX		4096
+#define BROKER_DNS_HDR		12	/* a DNS header; shorter is no query */
+
+typedef void broker_dns_fn(void *ctx, uint64_t id, int ok,
+	    const uint8_t *ans, size_t len, const char *reason);
+
+/*
+ * Send the raw query q (BROKER_DNS_HDR..BROKER_DNS_MAX bytes) to the
+ * bastion's own resolvers (resolv.conf, as c-ares read it) with c-ares'
+ * timeouts and retries.  Like broker_connect(), fn runs exactly once and
+ * only from broker_process().  Returns 0 and sets *id, or -1 if the query
+ * has a bad length or the broker is full; fn is then never called.
+ */
+int	broker_dns(struct broker *b, const uint8_t *q, size_t len,
+	    broker_dns_fn *fn, void *ctx, uint64_t *id);
+/* Forget a DNS request: fn will not be called. */
+void	broker_dns_cancel(struct broker *b, uint64_t id);
+
 #endif /* RAMPART_BROKER_H */

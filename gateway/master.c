@@ -111,6 +111,7 @@ audit_connection(struct master *m, struct child *c, const char *action,
 		    (uint64_t)(now.tv_sec - c->started_real.tv_sec) *
 		    1000000000ULL + (uint64_t)(now.tv_nsec -
 		    c->started_real.tv_nsec));
+		master_shuttle_summary(c, &r);
 	}
 	if (reason != NULL)
 		audit_str(&r, "event.reason", reason);

@@ -37,6 +37,21 @@ struct mchan {
 	char		 host[IPC_HOST_MAX + 1];
 	unsigned int	 port;
 	char		 ip[ADDR_STRLEN];	/* connected address */
+	uint32_t	 via;		/* enum ipc_via: the channel type */
+};
+
+/* A DNS query relayed for an sshuttle session, until it is answered. */
+struct mdns {
+	struct mdns	*next;
+	struct child	*c;
+	uint32_t	 chan;		/* the child's sshuttle channel */
+	uint64_t	 req;		/* broker DNS request id */
+};
+
+/* A token bucket: tokens in thousandths, refilled by the millisecond. */
+struct tbucket {
+	uint64_t	 milli;
+	uint64_t	 last_ms;	/* monotonic; 0: never used, full */
 };
 
 struct child {
@@ -62,6 +77,16 @@ struct child {
 	uint8_t		 knock_id[16];
 	int		 killed;		/* we killed it: say why */
 	char		 kill_reason[64];
+	/* sshuttle (master_shuttle.c) */
+	unsigned int	 shuttles;	/* IPC_SHUTTLE_START seen */
+	struct mdns	*dns;		/* outstanding DNS queries */
+	size_t		 ndns;
+	struct tbucket	 dns_rate;	/* queries */
+	struct tbucket	 dns_audit;	/* refusal records */
+	uint64_t	 dns_relayed;	/* answered by the resolver */
+	uint64_t	 dns_failed;	/* the resolver failed */
+	uint64_t	 dns_refused;	/* refused by the gateway */
+	uint64_t	 dns_unrecorded;	/* refusals not audited one by one */
 };
 
 struct master {
@@ -100,11 +125,27 @@ time_t	master_totp_now(void);
 
 /* monitor.c */
 void	monitor_read(struct master *m, struct child *c);
+/* Send a message to the child; a child that cannot take it is killed. */
+void	monitor_answer(struct master *m, struct child *c,
+	    const struct ipc_msg *msg, int fd);
 void	monitor_child_gone(struct master *m, struct child *c);
 /* Start an audit record with the session's common fields. */
 void	monitor_audit_begin(struct master *m, struct child *c,
 	    struct audit_rec *r, const char *action, const char *outcome);
 void	monitor_audit_write(struct master *m, struct audit_rec *r);
+
+/* master_shuttle.c */
+void	master_shuttle_start(struct master *m, struct child *c,
+	    const struct ipc_shuttle_start *a);
+void	master_shuttle_dns(struct master *m, struct child *c,
+	    const struct ipc_dns_req *a);
+/* The child is gone: forget its outstanding DNS queries. */
+void	master_shuttle_gone(struct master *m, struct child *c);
+/* The DNS counts for the session's connection-close record. */
+void	master_shuttle_summary(const struct child *c, struct audit_rec *r);
+/* 1 if the bucket had a token (taken), at rate per second up to burst. */
+int	tbucket_take(struct tbucket *tb, uint64_t now_ms, unsigned int rate,
+	    unsigned int burst);
 
 /* master_knock.c */
 int	master_knock_start(struct master *m);

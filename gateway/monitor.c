@@ -49,8 +49,9 @@ monitor_audit_write(struct master *m, struct audit_rec *r)
 	m->audit_failed = 1;
 }
 
-static void
-answer(struct master *m, struct child *c, const struct ipc_msg *msg, int fd)
+void
+monitor_answer(struct master *m, struct child *c, const struct ipc_msg *msg,
+    int fd)
 {
 	if (ipc_send(c->ipc, msg, fd) != 0)
 		master_kill_child(m, c, "cannot answer the session");
@@ -86,7 +87,7 @@ auth_answer(struct master *m, struct child *c, uint32_t result,
 		    "  ssh -J %s@<this bastion> you@<destination>\r\n",
 		    c->user, rules, c->user);
 	}
-	answer(m, c, &a, -1);
+	monitor_answer(m, c, &a, -1);
 }
 
 static unsigned long
@@ -263,6 +264,12 @@ chan_forget(struct child *c, struct mchan *ch)
 	free(ch);
 }
 
+static const char *
+chan_type(const struct mchan *ch)
+{
+	return ch->via == IPC_VIA_SSHUTTLE ? "sshuttle" : "direct-tcpip";
+}
+
 static void
 audit_channel_open(struct master *m, struct child *c, const struct mchan *ch,
     const struct broker_result *res)
@@ -271,6 +278,7 @@ audit_channel_open(struct master *m, struct child *c, const struct mchan *ch,
 
 	monitor_audit_begin(m, c, &r, "channel-open",
 	    res->fd >= 0 ? "success" : "failure");
+	audit_str(&r, "rampart.channel.type", chan_type(ch));
 	audit_str(&r, "destination.address", ch->host);
 	if (res->has_addr)
 		audit_str(&r, "destination.ip", ch->ip);
@@ -314,7 +322,7 @@ connect_done(void *ctx, uint64_t req, const struct broker_result *res)
 		    res->reason);
 	if (res->fd < 0)
 		chan_forget(c, ch);
-	answer(m, c, &a, res->fd);
+	monitor_answer(m, c, &a, res->fd);
 	if (res->fd >= 0)
 		close(res->fd);
 }
@@ -330,7 +338,7 @@ refuse_connect(struct master *m, struct child *c, uint32_t id,
 	a.u.connect_ans.chan = id;
 	snprintf(a.u.connect_ans.reason, sizeof(a.u.connect_ans.reason),
 	    "%s", reason);
-	answer(m, c, &a, -1);
+	monitor_answer(m, c, &a, -1);
 }
 
 static void
@@ -357,6 +365,7 @@ on_connect(struct master *m, struct child *c, const struct ipc_connect *a)
 	ch->c = c;
 	ch->id = a->chan;
 	ch->port = a->port;
+	ch->via = a->via;
 	snprintf(ch->host, sizeof(ch->host), "%s", a->host);
 	ch->next = c->chans;
 	c->chans = ch;
@@ -383,6 +392,7 @@ on_channel_close(struct master *m, struct child *c,
 		return;
 	}
 	monitor_audit_begin(m, c, &r, "channel-close", "success");
+	audit_str(&r, "rampart.channel.type", chan_type(ch));
 	audit_str(&r, "destination.address", ch->host);
 	audit_str(&r, "destination.ip", ch->ip);
 	audit_uint(&r, "destination.port", ch->port);
@@ -457,6 +467,12 @@ dispatch(struct master *m, struct child *c, const struct ipc_msg *msg)
 	case IPC_REFUSED:
 		on_refused(m, c, &msg->u.refused);
 		break;
+	case IPC_SHUTTLE_START:
+		master_shuttle_start(m, c, &msg->u.shuttle_start);
+		break;
+	case IPC_DNS_REQ:
+		master_shuttle_dns(m, c, &msg->u.dns_req);
+		break;
 	}
 }
 
@@ -502,6 +518,7 @@ monitor_child_gone(struct master *m, struct child *c)
 			/* Open when the child died: no byte counts exist. */
 			monitor_audit_begin(m, c, &r, "channel-close",
 			    "unknown");
+			audit_str(&r, "rampart.channel.type", chan_type(ch));
 			audit_str(&r, "destination.address", ch->host);
 			audit_str(&r, "destination.ip", ch->ip);
 			audit_uint(&r, "destination.port", ch->port);
@@ -514,4 +531,5 @@ monitor_child_gone(struct master *m, struct child *c)
 	}
 	c->chans = NULL;
 	c->nchans = 0;
+	master_shuttle_gone(m, c);
 }
