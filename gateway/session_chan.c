@@ -235,10 +235,10 @@ exec_request(ssh_session session, ssh_channel channel, const char *command,
 		s->last_active = sess_now();
 		return 0;
 	}
+	/* The command itself is what the audit trail needs to show. */
 	if (why[0] != '\0')
-		refused(s, "sshuttle", why);
-	else
-		refused(s, "exec", command);
+		verbose("exec refused: sshuttle's command, but %s", why);
+	refused(s, "exec", command);
 	return -1;
 }
 
