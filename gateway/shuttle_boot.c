@@ -28,7 +28,7 @@ struct shuttle_boot {
 	uint64_t	skip;		/* left in BOOT_ASM or BOOT_BODY */
 	unsigned int	records;	/* NAME lines seen */
 	size_t		linelen;	/* bytes in the current line */
-	int		first_ok;	/* first NAME still equals "sshuttle" */
+	int		first_ok;	/* "sshuttle" so far */
 	uint64_t	len;		/* LEN being read */
 };
 

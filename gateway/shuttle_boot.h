@@ -27,18 +27,18 @@
 
 #include <stddef.h>
 
-#define SHUTTLE_BOOT_MAX	(1024 * 1024)	/* bytes, whole bootstrap */
+#define SHUTTLE_BOOT_MAX	(1024 * 1024)	/* whole bootstrap */
 #define SHUTTLE_BOOT_RECORDS	32
 #define SHUTTLE_BOOT_NAME_MAX	256
 #define SHUTTLE_BOOT_LEN_DIGITS	10
 
 /* Errors: 0 is success; these are negative.  shuttle_boot_strerror(). */
-#define SHUTTLE_BOOT_ERR_TOOBIG		-1	/* over SHUTTLE_BOOT_MAX */
-#define SHUTTLE_BOOT_ERR_RECORDS	-2	/* over SHUTTLE_BOOT_RECORDS */
-#define SHUTTLE_BOOT_ERR_NAME		-3	/* bad module name line */
-#define SHUTTLE_BOOT_ERR_FIRST		-4	/* first module not "sshuttle" */
-#define SHUTTLE_BOOT_ERR_LEN		-5	/* bad length line */
-#define SHUTTLE_BOOT_ERR_EMPTY		-6	/* terminator before any record */
+#define SHUTTLE_BOOT_ERR_TOOBIG		-1	/* over BOOT_MAX */
+#define SHUTTLE_BOOT_ERR_RECORDS	-2	/* over BOOT_RECORDS */
+#define SHUTTLE_BOOT_ERR_NAME		-3	/* bad NAME line */
+#define SHUTTLE_BOOT_ERR_FIRST		-4	/* not "sshuttle" */
+#define SHUTTLE_BOOT_ERR_LEN		-5	/* bad LEN line */
+#define SHUTTLE_BOOT_ERR_EMPTY		-6	/* no record at all */
 #define SHUTTLE_BOOT_ERR_ARG		-7	/* caller error */
 #define SHUTTLE_BOOT_ERR_NOMEM		-8
 
@@ -61,11 +61,11 @@ void	shuttle_boot_free(struct shuttle_boot *b);	/* NULL is fine */
  * Errors are sticky: once failed, or once complete, every later call
  * returns the same result with *used = 0.  len 0 is allowed.
  */
-int	shuttle_boot_feed(struct shuttle_boot *b, const void *buf, size_t len,
-	    size_t *used);
+int	shuttle_boot_feed(struct shuttle_boot *b, const void *buf,
+	    size_t len, size_t *used);
 
-/* Progress, for logs and the audit record. */
-size_t	shuttle_boot_total(const struct shuttle_boot *b);	/* bytes so far */
+/* Progress, for logs and the audit record: bytes and records so far. */
+size_t	shuttle_boot_total(const struct shuttle_boot *b);
 unsigned int shuttle_boot_records(const struct shuttle_boot *b);
 
 /* A short text for an error code; never NULL. */

@@ -15,7 +15,7 @@
 /* Placeholders; none of these bytes may appear in a real exec string. */
 #define T_V	'\001'	/* verbosity digits */
 #define T_N	'\002'	/* assembler length digits */
-#define T_PY	'\003'	/* interpreter word, up to the next literal byte */
+#define T_PY	'\003'	/* interpreter word, to the next literal */
 
 #define ONELINER_11 \
 	"import sys, os; verbosity=\001; sys.stdin = os.fdopen(0, \"rb\"); " \
@@ -33,8 +33,8 @@
  */
 #define SQ1	"'\"'\"'"
 #define SQ2	"'\"'\"'\"'\"'\"'\"'\"'\"'"
-#define SH_HEAD	"/bin/sh -c 'P=python3; $P -V 2>/dev/null || P=python; " \
-	"exec \"$P\" -c " SQ1
+#define SH_HEAD	"/bin/sh -c 'P=python3; $P -V 2>/dev/null || " \
+	"P=python; exec \"$P\" -c " SQ1
 #define SH_TAIL	SQ1 "; exit 97'"
 
 static const struct form_tmpl {

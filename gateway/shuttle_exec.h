@@ -15,7 +15,7 @@
  * sshuttle 1.1.x one-liner ("1.1", sys.stdin = os.fdopen(0, "rb"); ...;
  * sys.exit(98);) and the v1.2.0+ one ("1.2", stdin = os.fdopen(0, 'rb')):
  *
- *   SHUTTLE_FORM_SH          /bin/sh -c 'P=python3; ... exec "$P" -c Q; exit 97'
+ *   SHUTTLE_FORM_SH          /bin/sh -c 'P=python3; ... -c Q; exit 97'
  *                            with the one-liner POSIX-quoted once (1.1, 222
  *                            bytes at V=0, N=1704) or the 1.2 one-liner
  *                            quoted twice (310 bytes at V=0, N=1785).
@@ -40,17 +40,17 @@
 
 #include <stddef.h>
 
-#define SHUTTLE_EXEC_MAX	4096	/* longer exec strings are not sshuttle */
+#define SHUTTLE_EXEC_MAX	4096	/* longer is not sshuttle */
 #define SHUTTLE_EXEC_PY_MAX	255	/* interpreter word, bytes */
 #define SHUTTLE_EXEC_V_MAX	9	/* verbosity */
 #define SHUTTLE_EXEC_N_MIN	1	/* assembler length; real: ~1.7 KB */
 #define SHUTTLE_EXEC_N_MAX	65536
 
 /* Errors: 0 is success; these are negative.  shuttle_exec_strerror(). */
-#define SHUTTLE_EXEC_ERR_NOTSHUTTLE	-1	/* not an sshuttle command */
+#define SHUTTLE_EXEC_ERR_NOTSHUTTLE	-1	/* not sshuttle's */
 #define SHUTTLE_EXEC_ERR_TOOLONG	-2	/* > SHUTTLE_EXEC_MAX bytes */
 #define SHUTTLE_EXEC_ERR_VERBOSITY	-3	/* sshuttle's, but V > 9 */
-#define SHUTTLE_EXEC_ERR_LENGTH		-4	/* sshuttle's, but N out of range */
+#define SHUTTLE_EXEC_ERR_LENGTH		-4	/* sshuttle's, N bad */
 #define SHUTTLE_EXEC_ERR_ARG		-5	/* caller error (NULL) */
 
 enum shuttle_form {
@@ -62,10 +62,11 @@ enum shuttle_form {
 
 struct shuttle_exec {
 	enum shuttle_form form;
-	unsigned int	verbosity;		/* V: 0..SHUTTLE_EXEC_V_MAX */
-	size_t		assembler_len;		/* N: bytes to skip first */
-	int		v12;			/* 1: v1.2.0+ one-liner; 0: 1.1 */
-	char		python[SHUTTLE_EXEC_PY_MAX + 1];	/* "" for sh */
+	unsigned int	verbosity;	/* V: 0..SHUTTLE_EXEC_V_MAX */
+	size_t		assembler_len;	/* N: bytes to skip first */
+	int		v12;		/* 1: v1.2.0+ one-liner */
+	/* The interpreter word; "" for the sh form. */
+	char		python[SHUTTLE_EXEC_PY_MAX + 1];
 };
 
 /*
@@ -76,7 +77,8 @@ struct shuttle_exec {
  * ERR_VERBOSITY and ERR_LENGTH mean "it is sshuttle, but refused", so the
  * caller can tell the user why rather than "exec not allowed".
  */
-int	shuttle_exec_parse(const char *cmd, size_t len, struct shuttle_exec *out);
+int	shuttle_exec_parse(const char *cmd, size_t len,
+	    struct shuttle_exec *out);
 
 /* "sh", "python", "cmd", "powershell" (the IPC_SHUTTLE_START form field). */
 const char *shuttle_exec_form_name(enum shuttle_form form);

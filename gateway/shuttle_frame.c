@@ -20,7 +20,7 @@
 #include "shuttle_frame.h"
 
 struct shuttle_dec {
-	size_t	have;		/* bytes of an incomplete frame in buf */
+	size_t	have;		/* bytes of an incomplete frame */
 	int	err;		/* sticky */
 	uint8_t	buf[SHUTTLE_FRAME_MAX];
 };
@@ -135,7 +135,7 @@ shuttle_dec_next(struct shuttle_dec *d, const void *buf, size_t len,
 	}
 	*used = i;
 	if (r == 1)
-		d->have = 0;	/* the payload stays in buf until next call */
+		d->have = 0;	/* payload stays in buf till next call */
 	return r;
 }
 
@@ -263,7 +263,7 @@ shuttle_parse_tcp_connect(const uint8_t *p, size_t len, struct addr *dst,
 
 	if ((p == NULL && len > 0) || dst == NULL || port == NULL)
 		return SHUTTLE_FRAME_ERR_ARG;
-	if (p == NULL)		/* an empty payload (struct shuttle_frame) */
+	if (p == NULL)		/* an empty frame's payload */
 		return SHUTTLE_FRAME_ERR_SYNTAX;
 	pos = p;
 	end = p + len;

@@ -54,12 +54,12 @@
 #define SHUTTLE_CMD_UDP_CLOSE		0x420e
 
 /* Errors: 0 is success; these are negative.  shuttle_frame_strerror(). */
-#define SHUTTLE_FRAME_ERR_MAGIC		-1	/* frame does not start "SS" */
-#define SHUTTLE_FRAME_ERR_SYNTAX	-2	/* payload not FAMILY,IP,PORT.. */
-#define SHUTTLE_FRAME_ERR_ADDR		-3	/* IP does not parse (as FAMILY) */
+#define SHUTTLE_FRAME_ERR_MAGIC		-1	/* not starting "SS" */
+#define SHUTTLE_FRAME_ERR_SYNTAX	-2	/* payload grammar */
+#define SHUTTLE_FRAME_ERR_ADDR		-3	/* IP (for FAMILY) */
 #define SHUTTLE_FRAME_ERR_PORT		-4	/* port not 1..65535 */
-#define SHUTTLE_FRAME_ERR_SPACE		-5	/* output buffer too small */
-#define SHUTTLE_FRAME_ERR_RANGE		-6	/* length/channel/cmd > 65535 */
+#define SHUTTLE_FRAME_ERR_SPACE		-5	/* output too small */
+#define SHUTTLE_FRAME_ERR_RANGE		-6	/* a field > 65535 */
 #define SHUTTLE_FRAME_ERR_ARG		-7	/* caller error */
 #define SHUTTLE_FRAME_ERR_NOMEM		-8
 
@@ -78,7 +78,8 @@ struct shuttle_frame {
  * prefix), SHUTTLE_FRAME_ERR_MAGIC if they can never be a frame.  The
  * magic is checked as soon as its first byte is there.
  */
-int	shuttle_frame_peek(const void *buf, size_t len, struct shuttle_frame *f);
+int	shuttle_frame_peek(const void *buf, size_t len,
+	    struct shuttle_frame *f);
 
 /* The incremental decoder; it owns one SHUTTLE_FRAME_MAX buffer. */
 struct shuttle_dec;
@@ -133,8 +134,9 @@ int	shuttle_parse_tcp_connect(const uint8_t *p, size_t len,
  * is the rest (may be empty, may hold commas).  IP is IPv4 or IPv6 text
  * (inet_pton), PORT as above.  *data points into p.
  */
-int	shuttle_parse_udp_data(const uint8_t *p, size_t len, struct addr *dst,
-	    unsigned int *port, const uint8_t **data, size_t *datalen);
+int	shuttle_parse_udp_data(const uint8_t *p, size_t len,
+	    struct addr *dst, unsigned int *port, const uint8_t **data,
+	    size_t *datalen);
 
 /*
  * UDP_OPEN payload "FAMILY" (as TCP_CONNECT's): *af AF_INET for 2,
@@ -151,8 +153,8 @@ int	shuttle_parse_udp_open(const uint8_t *p, size_t len, int *af);
  * fit (nothing useful in out then: never a partial list); ERR_ARG for a
  * network with bits > 32 or host bits set.
  */
-int	shuttle_routes_write(const struct addr_net *nets, size_t n, char *out,
-	    size_t outlen, size_t *written);
+int	shuttle_routes_write(const struct addr_net *nets, size_t n,
+	    char *out, size_t outlen, size_t *written);
 
 /* "TCP_DATA" etc.; "unknown" for any other value.  Never NULL. */
 const char *shuttle_cmd_name(unsigned int cmd);
