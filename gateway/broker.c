@@ -971,7 +971,7 @@ broker_dns_error(int status)
 	case ARES_EREFUSED:
 		return "refused";
 	case ARES_ECONNREFUSED:
-		return "connection refused";
+		return "no server would answer";	/* all failed or refused */
 	case ARES_EBADQUERY:
 		return "bad query";
 	case ARES_EBADRESP:

@@ -1209,6 +1209,213 @@ test_ns_orphans(void **state)
 	close(hole);
 }
 
+/* ---- DNS relay (sshuttle's DNS_REQ) ---- */
+
+struct dnsdone {
+	int		calls;
+	uint64_t	id;
+	int		ok;
+	uint8_t		ans[BROKER_DNS_MAX];
+	size_t		len;
+	char		reason[256];
+};
+
+static void
+on_dns(void *ctx, uint64_t id, int ok, const uint8_t *ans, size_t len,
+    const char *reason)
+{
+	struct dnsdone *d = ctx;
+
+	if (in_connect) {
+		fail_msg("DNS callback ran inside broker_dns()");
+	}
+	assert_true(len <= sizeof(d->ans));
+	d->calls++;
+	d->id = id;
+	d->ok = ok;
+	memcpy(d->ans, ans, len);
+	d->len = len;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+}
+
+/* A query for name, type A, with the client's id 0xabcd and RD set. */
+static size_t
+dns_query(const char *name, uint8_t *q, size_t max)
+{
+	static const uint8_t hdr[] = {
+		0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+	};
+	size_t o = sizeof(hdr), l;
+	const char *p = name, *dot;
+
+	memcpy(q, hdr, sizeof(hdr));
+	while (*p != '\0') {
+		dot = strchr(p, '.');
+		l = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		assert_true(l > 0 && l < 64 && o + l + 6 < max);
+		q[o++] = (uint8_t)l;
+		memcpy(q + o, p, l);
+		o += l;
+		p += l + (dot != NULL);
+	}
+	q[o++] = 0;
+	q[o++] = 0;
+	q[o++] = 1;	/* A */
+	q[o++] = 0;
+	q[o++] = 1;	/* IN */
+	return o;
+}
+
+/*
+ * Run the broker until d is answered, serving the resolver's side on the
+ * UDP socket srv: each query gets the same question back with rcode and,
+ * for rcode 0, one A record 192.0.2.77.  Returns the queries seen; *last
+ * gets the last one.
+ */
+static int
+dns_serve(struct fx *f, int srv, int rcode, struct dnsdone *d, int max_ms,
+    uint8_t *last, size_t *lastlen)
+{
+	static const uint8_t rr[] = {
+		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77,
+	};
+	struct sockaddr_storage from;
+	socklen_t flen;
+	uint8_t b[600];
+	uint64_t end = now_ms() + (uint64_t)max_ms;
+	ssize_t n;
+	int seen = 0;
+
+	while ((d == NULL || d->calls == 0) && now_ms() < end) {
+		turn(f, 20);
+		flen = sizeof(from);
+		while ((n = recvfrom(srv, b, sizeof(b) - sizeof(rr),
+		    MSG_DONTWAIT, (struct sockaddr *)&from, &flen)) >= 12) {
+			seen++;
+			memcpy(last, b, (size_t)n);
+			*lastlen = (size_t)n;
+			b[2] |= 0x80;			/* QR */
+			b[3] = (uint8_t)(0x80 | rcode);	/* RA, rcode */
+			if (rcode == 0) {
+				b[7] = 1;		/* ANCOUNT */
+				memcpy(b + n, rr, sizeof(rr));
+				n += (ssize_t)sizeof(rr);
+			}
+			assert_int_equal(sendto(srv, b, (size_t)n, 0,
+			    (struct sockaddr *)&from, flen), n);
+			flen = sizeof(from);
+		}
+	}
+	return seen;
+}
+
+static uint64_t
+dns_start(struct fx *f, const uint8_t *q, size_t len, struct dnsdone *d)
+{
+	uint64_t id = 0;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	in_connect = 1;
+	rc = broker_dns(f->b, q, len, on_dns, d, &id);
+	in_connect = 0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(d->calls, 0);
+	return id;
+}
+
+/* What can be refused without a packet: lengths. */
+static void
+test_dns_lengths(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t q[BROKER_DNS_MAX + 1];
+	struct dnsdone d;
+	uint64_t id;
+
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(broker_dns(f->b, q, 0, on_dns, &d, &id), -1);
+	assert_int_equal(broker_dns(f->b, q, BROKER_DNS_HDR - 1, on_dns, &d,
+	    &id), -1);
+	assert_int_equal(broker_dns(f->b, q, BROKER_DNS_MAX + 1, on_dns, &d,
+	    &id), -1);
+	run(f, NULL, 50);
+	assert_int_equal(d.calls, 0);
+}
+
+/*
+ * The query reaches the namespace's resolver (127.0.0.1:53) with c-ares'
+ * id and otherwise as the client wrote it; the answer comes back with the
+ * client's id, byte for byte otherwise.  NXDOMAIN is an answer too;
+ * SERVFAIL, silence and a cancel are not.
+ */
+static void
+test_ns_dns_relay(void **state)
+{
+	struct fx *f = *state;
+	struct dnsdone d, c;
+	uint8_t q[512], seen[600];
+	size_t qlen, seenlen = 0;
+	uint64_t id, t0;
+	int srv, n;
+
+	NEED_NETNS();
+	srv = black_hole();
+	qlen = dns_query("relay.test", q, sizeof(q));
+	id = dns_start(f, q, qlen, &d);
+	n = dns_serve(f, srv, 0, &d, 3000, seen, &seenlen);
+	assert_int_equal(n, 1);
+	assert_int_equal(d.calls, 1);
+	assert_true(d.id == id);
+	if (!d.ok)
+		fail_msg("not relayed: %s", d.reason);
+	assert_int_equal(seenlen, qlen);
+	assert_memory_equal(seen + 2, q + 2, qlen - 2);
+	assert_int_equal(d.len, qlen + 16);
+	assert_int_equal(d.ans[0], 0xab);
+	assert_int_equal(d.ans[1], 0xcd);
+	assert_int_equal(d.ans[3] & 0x0f, 0);
+	assert_memory_equal(d.ans + qlen + 12, "\xc0\x00\x02\x4d", 4);
+
+	dns_start(f, q, qlen, &d);
+	dns_serve(f, srv, 3, &d, 3000, seen, &seenlen);
+	assert_int_equal(d.calls, 1);
+	assert_true(d.ok);
+	assert_int_equal(d.ans[3] & 0x0f, 3);	/* NXDOMAIN, relayed */
+	assert_int_equal(d.ans[0], 0xab);
+
+	dns_start(f, q, qlen, &d);
+	dns_serve(f, srv, 2, &d, 8000, seen, &seenlen);
+	assert_int_equal(d.calls, 1);
+	assert_false(d.ok);
+	assert_int_equal(d.len, 0);
+	/* c-ares tries again, then gives up with its own words. */
+	print_message("SERVFAIL: \"%s\"\n", d.reason);
+	assert_true(strncmp(d.reason, "resolver: ", 10) == 0);
+
+	/* Cancelled while c-ares has it: answered, but never reported. */
+	id = dns_start(f, q, qlen, &c);
+	broker_dns_cancel(f->b, id);
+	assert_int_equal(dns_serve(f, srv, 0, NULL, 300, seen, &seenlen), 1);
+	assert_int_equal(c.calls, 0);
+
+	/* Nobody answers: c-ares' own timeouts (2 s, then 4 s) decide. */
+	t0 = now_ms();
+	dns_start(f, q, qlen, &d);
+	run(f, NULL, 100);
+	while (d.calls == 0 && now_ms() - t0 < 10000)
+		turn(f, 500);
+	print_message("DNS relay timeout after %llu ms\n",
+	    (unsigned long long)(now_ms() - t0));
+	assert_int_equal(d.calls, 1);
+	assert_false(d.ok);
+	assert_string_equal(d.reason, "resolver: timeout");
+	/* teardown frees the broker with a cancelled query outstanding */
+	dns_start(f, q, qlen, &c);
+	broker_dns_cancel(f->b, dns_start(f, q, qlen, &d));
+	close(srv);
+}
+
 static int
 ip_cmd(const char *args)
 {
@@ -1297,6 +1504,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ns_orphans, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ns_self, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_lengths, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ns_dns_relay, setup,
+		    teardown),
 	};
 
 	log_init("test_broker", 1, getenv("BROKER_DEBUG") != NULL ?
