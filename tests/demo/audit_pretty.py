@@ -48,6 +48,8 @@ def what(r):
     d = dest(r)
     if d:
         parts.append(d)
+    if r.get("rampart.channel.type") == "sshuttle":
+        parts.append("via sshuttle")
     if "rule.name" in r:
         parts.append(f"rule {r['rule.name']}")
     if "rampart.request" in r:

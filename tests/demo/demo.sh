@@ -287,6 +287,12 @@ ${B}The demo is still running (KEEP=1).${N} Try it by hand, as root:
    ip netns exec $NS_L ssh -F ssh_config alice@bastion
    ip netns exec $NS_L ssh -F ssh_config -O exit alice@bastion    (log out)
 
+   sshuttle: the private network from the laptop, on alice's login (the
+   laptop has its default route from step 11); stop it with kill -TERM:
+
+   ip netns exec $NS_L sshuttle --ssh-cmd 'ssh -F ssh_config' -r alice@bastion 10.20.0.0/24 &
+   ip netns exec $NS_L curl http://$APP/
+
    ci, the machine account, needs no code:
    ip netns exec $NS_L ssh -F ssh_config -v -W db.internal:5432 ci@bastion
 
@@ -539,6 +545,7 @@ user alice				# an engineer
 	key $(cut -d' ' -f1,2 "$W/alice_key.pub") alice@laptop
 	member developers
 	totp required			# her key, then a code (the default)
+	allow 10.20.0.10 port 80	# the web site by address, for sshuttle
 
 user ci					# a machine account
 	key $(cut -d' ' -f1,2 "$W/ci_key.pub") ci@laptop
@@ -548,7 +555,8 @@ user ci					# a machine account
 EOF
 show_file policy.conf
 say "Nothing else is allowed: db.internal is on the same network, but no rule"
-say "names it."
+say "names it.  sshuttle asks for addresses, not names, and a rule naming a"
+say "host matches requests for that name: alice's last rule is for sshuttle."
 run "$NS_B" "rampartctl policy check policy.conf"
 if [ $RC = 0 ]; then ok "rampartctl policy check: the policy is valid"; else
 	fatal "rampartctl policy check exit $RC"; fi
@@ -771,7 +779,87 @@ else
 	failed "a refusal or its reason is missing"
 fi
 
-# --- 11. shell -------------------------------------------------------------
+# --- 11. sshuttle ----------------------------------------------------------
+
+heading "sshuttle: the private network as if the laptop were on it"
+say "sshuttle makes a VPN of an SSH login: the laptop's firewall hands each"
+say "connection to 10.20.0.0/24 to the sshuttle client, which carries it over"
+say "SSH.  With OpenSSH it runs Python through a shell on the server; the"
+say "bastion has neither.  The gateway recognises sshuttle's command, reads"
+say "and drops the Python code sent after it (never running any), and speaks"
+say "sshuttle's protocol itself, checking each connection against the policy."
+say "sshuttle catches only what the laptop would send somewhere: like any"
+say "laptop, it gets a default route (to the bastion, which routes nothing)."
+run "$NS_L" "ip route add default via $B_PUB"
+route_rc=$RC
+say "One line, on alice's open login (ssh_config: the knock, ControlMaster):"
+printf '   %s %s%s%s\n' "$(prompt "$NS_L")" "$B" \
+    "sshuttle --ssh-cmd 'ssh -F ssh_config' -r alice@bastion 10.20.0.0/24 >sshuttle.log 2>&1 &" \
+    "$N"
+ip netns exec "$NS_L" env PATH="$BIN:$PATH" SSH_ASKPASS="$W/phone" \
+    SSH_ASKPASS_REQUIRE=force sh -c "cd '$W' && exec sshuttle --ssh-cmd \
+    'ssh -F ssh_config' -r alice@bastion 10.20.0.0/24" \
+    >"$W/sshuttle.log" 2>&1 3>&- 4>&- &
+shpid=$!
+echo $shpid >"$W/sshuttle.pid"
+# It installs its firewall rules once the gateway has sent its routes.
+i=0
+until ip netns exec "$NS_L" iptables -w -t nat -S 2>/dev/null |
+    grep -q -- "-d 10.20.0.0/24 .*REDIRECT"; do
+	i=$((i + 1))
+	if [ $i -gt 150 ] || ! kill -0 $shpid 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+run "$NS_L" "cat sshuttle.log; iptables -t nat -S sshuttle-12300"
+sh_ok=0
+[ $route_rc = 0 ] && has "Connected to server." && has "REDIRECT" && sh_ok=1
+say "Plain curl to app.internal's address: no -J, no proxy, no forward."
+run "$NS_L" "curl -sS --max-time 5 http://$APP/"
+[ $RC = 0 ] && has "Hello from app.internal, a web server" || sh_ok=0
+say "db.internal is on that network too, but alice's policy does not name"
+say "it: the gateway refuses, and sshuttle can only close the connection it"
+say "has already accepted: curl sees an empty reply (exit 52)."
+run "$NS_L" "curl -sS --max-time 5 http://$DB:5432/"
+say "exit status: $RC"
+[ $RC = 52 ] && has "Empty reply from server" || sh_ok=0
+say "alice logs out of sshuttle (SIGTERM; sshuttle removes its rules)."
+kill -TERM $shpid 2>/dev/null
+# Its firewall helper removes the rules once sshuttle is gone.
+i=0
+while { kill -0 $shpid 2>/dev/null ||
+    ip netns exec "$NS_L" iptables -w -t nat -S | grep -q sshuttle; } &&
+    [ $i -lt 100 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+run "$NS_L" "iptables -t nat -S | grep -c sshuttle"
+[ "$(cat "$W/out")" = 0 ] || sh_ok=0
+say "What the bastion recorded: the sshuttle session on alice's login, each"
+say "connection allowed or denied by the policy's rules, and closed with its"
+say "bytes."
+wait_shuttle_closes() {
+	i=0
+	while [ $i -lt 50 ]; do
+		n=$(grep -F '"event.action":"channel-close"' "$AUDIT" |
+		    grep -cF '"rampart.channel.type":"sshuttle"')
+		[ "${n:-0}" -ge 1 ] && return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+wait_shuttle_closes
+run "$NS_B" "grep sshuttle log/audit.jsonl | audit_pretty.py -"
+has "sshuttle-start" && has "-> $APP:80" && has "-> $DB:5432" || sh_ok=0
+if [ $sh_ok = 1 ]; then
+	ok "sshuttle: curl reached app.internal directly; db.internal: exit 52; audited"
+else
+	failed "sshuttle: no tunnel, a wrong answer, rules left behind or no audit records"
+fi
+
+# --- 12. shell -------------------------------------------------------------
 
 heading "A shell on the bastion: refused, with a short text and exit status 1"
 run "$NS_L" "ssh -F ssh_config alice@bastion </dev/null"
@@ -783,7 +871,7 @@ else
 	failed "shell request: exit $RC"
 fi
 
-# --- 12. the second factor -------------------------------------------------
+# --- 13. the second factor -------------------------------------------------
 
 heading "The second factor: a code works once, and a wrong one is refused"
 say "Someone with alice's key (copied from her laptop) and the code she used"
@@ -817,7 +905,7 @@ else
 	failed "a reused or wrong code was not refused as it should be"
 fi
 
-# --- 13. explain -----------------------------------------------------------
+# --- 14. explain -----------------------------------------------------------
 
 heading "rampartctl policy explain: the same decisions, offline"
 say "Run on the bastion, so names resolve as they do for the gateway."
@@ -833,7 +921,7 @@ else
 	failed "explain exit statuses $e1 $e2 $e3, wanted 0 1 1"
 fi
 
-# --- 14. the audit trail ---------------------------------------------------
+# --- 15. the audit trail ---------------------------------------------------
 
 heading "The audit trail of this demo"
 say "alice logs out: her open login to the bastion ends."
@@ -884,10 +972,18 @@ knocks() {
 n_kalice=$(knocks alice)
 n_kci=$(knocks ci)
 count() { grep -c "$1" "$AUDIT"; }
-n_allow=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"success"')
-n_deny=$(grep '"event.action":"channel-open"' "$AUDIT" | grep -c '"event.outcome":"failure"')
+# channels ssh opened (direct-tcpip), and sshuttle's connections
+chans() { grep "\"event.action\":\"$1\"" "$AUDIT"; }
+ssh_chans() { chans "$1" | grep -vF '"rampart.channel.type":"sshuttle"'; }
+sh_chans() { chans "$1" | grep -F '"rampart.channel.type":"sshuttle"'; }
+n_allow=$(ssh_chans channel-open | grep -c '"event.outcome":"success"')
+n_deny=$(ssh_chans channel-open | grep -c '"event.outcome":"failure"')
+n_close=$(ssh_chans channel-close | grep -c .)
+n_shallow=$(sh_chans channel-open | grep -c '"event.outcome":"success"')
+n_shdeny=$(sh_chans channel-open | grep -c '"event.outcome":"failure"')
+n_shclose=$(sh_chans channel-close | grep -c .)
+n_shstart=$(count '"event.action":"sshuttle-start"')
 n_shell=$(count '"rampart.request":"shell"')
-n_close=$(count '"event.action":"channel-close"')
 n_code=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.outcome":"success"')
 n_reuse=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.reason":"code reused')
 n_wrong=$(grep '"event.action":"auth-totp"' "$AUDIT" | grep -c '"event.reason":"wrong code')
@@ -896,10 +992,12 @@ if [ $prc = 0 ] && [ $logout_rc = 0 ] && [ "$n_allow" = 3 ] &&
     [ "$n_deny" = 3 ] && [ "$n_shell" = 1 ] && [ "$n_close" = 3 ] &&
     [ "$n_code" = 1 ] && [ "$n_reuse" = 1 ] && [ "$n_wrong" = 1 ] &&
     [ "$n_keyonly" = 2 ] && [ $kprc = 0 ] && [ "${n_kalice:-0}" -ge 2 ] &&
-    [ "${n_kci:-0}" -ge 1 ]; then
-	ok "every line is a valid record: 1 code accepted, 1 reused and 1 wrong refused; 3 forwards allowed and closed, 3 denied, 1 shell refused; knocks accepted: alice $n_kalice, ci $n_kci"
+    [ "${n_kci:-0}" -ge 1 ] && [ "$n_shstart" = 1 ] &&
+    [ "$n_shallow" = 1 ] && [ "$n_shdeny" = 1 ] && [ "$n_shclose" = 1 ]
+then
+	ok "every line is a valid record: 1 code accepted, 1 reused and 1 wrong refused; 3 forwards allowed and closed, 3 denied, 1 shell refused; 1 sshuttle session, 1 connection allowed and closed, 1 denied; knocks accepted: alice $n_kalice, ci $n_kci"
 else
-	failed "audit: valid=$((prc == 0)) logout=$logout_rc codes ok=$n_code reused=$n_reuse wrong=$n_wrong key-only=$n_keyonly allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 1 0 1 1 1 2 3 3 1 3); knockd trail valid=$((kprc == 0)) knocks alice=$n_kalice (>= 2) ci=$n_kci (>= 1)"
+	failed "audit: valid=$((prc == 0)) logout=$logout_rc codes ok=$n_code reused=$n_reuse wrong=$n_wrong key-only=$n_keyonly allowed=$n_allow denied=$n_deny shell=$n_shell closed=$n_close (wanted 1 0 1 1 1 2 3 3 1 3); sshuttle start=$n_shstart allowed=$n_shallow denied=$n_shdeny closed=$n_shclose (wanted 1 1 1 1); knockd trail valid=$((kprc == 0)) knocks alice=$n_kalice (>= 2) ci=$n_kci (>= 1)"
 fi
 
 finish

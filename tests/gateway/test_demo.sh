@@ -3,8 +3,9 @@
 # name of its own (so that a demo someone left running is not touched),
 # exits 0, says OK for every step and FAILED for none, shows port 22
 # silent until a knock and the door knockd opened, the TOTP enrolment and
-# the code prompt answered, a reused and a wrong code refused, and leaves
-# nothing behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
+# the code prompt answered, sshuttle through the bastion (a page fetched
+# with plain curl, a denied destination's empty reply, the audit records),
+# a reused and a wrong code refused, and leaves nothing behind.  Then KEEP=1 leaves it running and "demo.sh down" removes it,
 # and a demo stopped by a signal cleans up too.
 set -u
 . "$(dirname "$0")/../ctl/lib.sh"
@@ -16,7 +17,7 @@ fi
 DEMO="$(dirname "$0")/../demo/demo.sh"
 BUILD=${BUILD:-build}
 NAME=rdemo$$
-STEPS=14
+STEPS=15
 OUT=$(mktemp /tmp/rampart-demo-test.XXXXXX)
 COPY=$BUILD/$NAME-audit.jsonl
 export DEMO_NAME=$NAME BUILD NO_COLOR=1
@@ -72,6 +73,14 @@ for want in \
     "OK      the web page came through the SOCKS proxy, by name" \
     "Remote: policy: db.internal:5432 not allowed for ci: no rule matches" \
     "OK      all three refused; ssh -v gives the reason" \
+    "laptop\$ sshuttle --ssh-cmd 'ssh -F ssh_config' -r alice@bastion 10.20.0.0/24" \
+    "| c : Connected to server." \
+    "| -A sshuttle-12300 -d 10.20.0.0/24 -p tcp -j REDIRECT --to-ports 12300" \
+    "| curl: (52) Empty reply from server" \
+    "sshuttle-start      success  alice" \
+    "channel-open        success  alice   -> 10.20.0.10:80" \
+    "channel-open        failure  alice   -> 10.20.0.20:5432" \
+    "OK      sshuttle: curl reached app.internal directly; db.internal: exit 52; audited" \
     "OK      no shell: the text says what alice may reach" \
     "| alice@bastion: Permission denied (keyboard-interactive)." \
     "reason: code reused (step " \
@@ -106,6 +115,8 @@ expect_in "The demo is still running (KEEP=1)" "$OUT" "KEEP=1"
 expect_in "demo.sh down" "$OUT" "KEEP=1"
 expect_in "ssh -F ssh_config -J alice@bastion root@app.internal" "$OUT" "KEEP=1"
 expect_in "from  oathtool --totp -b " "$OUT" "KEEP=1"
+expect_in "sshuttle --ssh-cmd 'ssh -F ssh_config' -r alice@bastion 10.20.0.0/24" \
+    "$OUT" "KEEP=1"
 expect_in "SSH_ASKPASS=/run/$NAME/phone SSH_ASKPASS_REQUIRE=force" "$OUT" "KEEP=1"
 if ip netns exec "$NAME-bastion" ss -Hltn "sport = :22" | grep -q LISTEN
 then ok; else not_ok "KEEP=1: the gateway is not listening"; fi
