@@ -971,7 +971,8 @@ broker_dns_error(int status)
 	case ARES_EREFUSED:
 		return "refused";
 	case ARES_ECONNREFUSED:
-		return "no server would answer";	/* all failed or refused */
+		/* every server failed or refused */
+		return "no server would answer";
 	case ARES_EBADQUERY:
 		return "bad query";
 	case ARES_EBADRESP:

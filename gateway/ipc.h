@@ -63,7 +63,7 @@ enum ipc_phase {
 /* What asked for a connection (IPC_CONNECT.via). */
 enum ipc_via {
 	IPC_VIA_DIRECT_TCPIP = 0,	/* an SSH direct-tcpip channel */
-	IPC_VIA_SSHUTTLE = 1,		/* a TCP_CONNECT of an sshuttle session */
+	IPC_VIA_SSHUTTLE = 1,		/* an sshuttle session's TCP_CONNECT */
 };
 
 enum ipc_auth_result {
@@ -123,7 +123,7 @@ struct ipc_refused {
 
 struct ipc_shuttle_start {
 	uint32_t	verbosity;	/* the client's -v count, as it said */
-	uint32_t	assembler_len;	/* N: bytes of its bootstrap assembler */
+	uint32_t	assembler_len;	/* N: its bootstrap assembler's bytes */
 	char		form[IPC_WHAT_MAX + 1];	/* "sh", "python", "cmd", ... */
 };
 

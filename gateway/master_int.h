@@ -86,7 +86,7 @@ struct child {
 	uint64_t	 dns_relayed;	/* answered by the resolver */
 	uint64_t	 dns_failed;	/* the resolver failed */
 	uint64_t	 dns_refused;	/* refused by the gateway */
-	uint64_t	 dns_unrecorded;	/* refusals not audited one by one */
+	uint64_t	 dns_unrecorded;	/* refusals not audited */
 };
 
 struct master {

@@ -158,7 +158,7 @@ master_shuttle_start(struct master *m, struct child *c,
 	ans.type = IPC_SHUTTLE_ANS;
 	u = policy_user_find(m->pol, c->user);
 	if (u != NULL) {
-		/* A reload may have removed the user: then no routes, no DNS. */
+		/* A reload may have removed the user: no routes, no DNS. */
 		ans.u.shuttle_ans.dns_allowed = policy_user_dns_allowed(u);
 		nroutes = routes_text(m, c->user, ans.u.shuttle_ans.routes,
 		    sizeof(ans.u.shuttle_ans.routes), &total);

@@ -66,7 +66,8 @@ routes_some(const struct policy *pol)
 		for (j = 0; j < n; j++) {
 			if (r[j].base.af != AF_INET || r[j].bits > 32)
 				abort();
-			m = r[j].bits == 0 ? 0 : 0xffffffffU << (32 - r[j].bits);
+			m = r[j].bits == 0 ? 0 :
+			    0xffffffffU << (32 - r[j].bits);
 			b = v4(&r[j].base);
 			if ((b & ~m) != 0 || (j > 0 && b <= end) ||
 			    (s & m) == b)

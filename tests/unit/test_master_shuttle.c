@@ -417,7 +417,8 @@ test_dns_rate(void **state)
 	assert_string_equal(ans.u.dns_ans.reason, "resolver: bad query");
 	assert_int_equal(audit_count(f, "sshuttle-dns", rec, sizeof(rec)),
 	    nrec + 1);
-	snprintf(want, sizeof(want), "\"rampart.dns.refusals_not_recorded\":%llu",
+	snprintf(want, sizeof(want),
+	    "\"rampart.dns.refusals_not_recorded\":%llu",
 	    (unsigned long long)unrec);
 	assert_has(rec, want);
 	assert_int_equal(f->c.dns_unrecorded, 0);
