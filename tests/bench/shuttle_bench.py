@@ -29,8 +29,9 @@ server (the order alternates):
         128-byte reply to EOF + close, timed one by one (after 20 not
         counted); the figure is their median
 
-CPU seconds per GiB of the server's processes (everything below sshd or
-the gateway master) and of the client's (sshuttle, its firewall helper
+CPU seconds per GiB, and microseconds per new connection, of the server's
+processes (sshd or the gateway master, and everything below it) and of
+the client's (sshuttle, its firewall helper
 and ssh) are read from /proc around each transfer.
 
 Run alone (root, after `make bench` or `make build/bench/bench_io`):
@@ -173,11 +174,16 @@ class ShuttleBench(B.Bench):
     def client_pids(self, p):
         return [p.pid] + B.descendants(p.pid)
 
+    def all_server_pids(self, srv):
+        """The server's processes with its first: Rampart's master makes
+        the connections sshuttle asks for (and writes their audit)."""
+        return [self.gw[srv].pid] + self.server_pids(srv)
+
     # ---- the measures -------------------------------------------------
 
     def transfer(self, srv, p, direction, size):
         """(MiB/s, server CPU s/GiB, client CPU s/GiB), None if failed."""
-        spids, cpids = self.server_pids(srv), self.client_pids(p)
+        spids, cpids = self.all_server_pids(srv), self.client_pids(p)
         s0, c0 = B.cpu_seconds(spids), B.cpu_seconds(cpids)
         rate = super().transfer(self.ns["c"], direction, BULK_PORT, size,
                                 host=T_ADDR)
@@ -185,18 +191,24 @@ class ShuttleBench(B.Bench):
         gib = size / (1024 * B.MIB)
         return (rate, B.cpu_delta(s0, s1) / gib, B.cpu_delta(c0, c1) / gib)
 
-    def connections(self, n):
-        """(per-connection ms list, failures)."""
+    def connections(self, srv, p, n):
+        """(per-connection ms list, failures, server CPU us per
+        connection, client CPU us per connection; warm-up included)."""
         io = self.bin("bench", "bench_io")
+        spids, cpids = self.all_server_pids(srv), self.client_pids(p)
+        s0, c0 = B.cpu_seconds(spids), B.cpu_seconds(cpids)
         try:
             out = B.sh(io, "conns", T_ADDR, str(CONN_PORT), str(n + WARMUP),
                        ns=self.ns["c"], timeout=60 + n)
         except (B.BenchError, subprocess.TimeoutExpired) as e:
             B.log(f"    bench_io conns failed: {e}")
-            return [], n
+            return [], n, None, None
+        s1, c1 = B.cpu_seconds(spids), B.cpu_seconds(cpids)
         lines = out.split()[WARMUP:]
         ms = [int(x) / 1000 for x in lines if x != "fail"]
-        return ms, sum(1 for x in lines if x == "fail")
+        per = 1e6 / (n + WARMUP)
+        return (ms, sum(1 for x in lines if x == "fail"),
+                B.cpu_delta(s0, s1) * per, B.cpu_delta(c0, c1) * per)
 
     def one_server(self, srv, res):
         a = self.args
@@ -215,12 +227,15 @@ class ShuttleBench(B.Bench):
                 if p.poll() is not None:
                     raise B.BenchError(f"sshuttle exited "
                                        f"{p.returncode} during {d}")
-            ms, fails = self.connections(a.shuttle_conns)
+            ms, fails, scpu, ccpu = self.connections(srv, p,
+                                                     a.shuttle_conns)
             res[srv]["conn"].append(ms)
             res[srv]["conn_fail"] += fails
+            res[srv]["conn_cpu"].append((scpu, ccpu))
             B.log(f"    {srv:8} conn median {B.f1(B.med(ms), 3)} ms, mean "
                   f"{B.f1(statistics.fmean(ms) if ms else None, 3)} ms, "
-                  f"{fails} failed")
+                  f"{fails} failed (server {B.f1(scpu, 0)}, client "
+                  f"{B.f1(ccpu, 0)} CPU us each)")
         except B.BenchError as e:
             B.log(f"    {srv}: {e}")
             res[srv]["errors"].append(str(e))
@@ -243,6 +258,7 @@ class ShuttleBench(B.Bench):
               f"{a.shuttle_conns} new connections, {a.shuttle_reps} "
               f"repetitions")
         res = {s: {"down": [], "up": [], "conn": [], "conn_fail": 0,
+                   "conn_cpu": [],
                    "errors": []} for s in self.servers}
         for rep in range(a.shuttle_reps):
             order = self.servers if rep % 2 == 0 else self.servers[::-1]
@@ -335,6 +351,8 @@ def detail_rows(res):
             B.span([B.med(run) for run in r["conn"] if run], 3),
             B.f1(statistics.fmean(conn_all) if conn_all else None, 3),
             B.f1(pct(conn_all, 99), 3),
+            B.f1(B.med(x[0] for x in r["conn_cpu"]), 0),
+            B.f1(B.med(x[1] for x in r["conn_cpu"]), 0),
             str(r["conn_fail"]),
         ])
     return rows
@@ -369,16 +387,19 @@ def block(res, m):
         "",
         f"{res['reps']} repetitions, the servers' order alternating; "
         "MiB/s as median (min-max) of the repetitions; CPU seconds per GiB "
-        "moved (median) of the server's processes (everything below sshd "
-        "or the gateway master) and of the client's (sshuttle, its "
+        "moved (median) of the server's processes (sshd or the gateway "
+        "master and everything below it) and of the client's (sshuttle, its "
         "firewall helper and ssh); connection times in ms: the median of "
         f"each repetition's {res['conns']} (min-max over the "
-        "repetitions), and the mean and p99 of all of them.",
+        "repetitions), and the mean and p99 of all of them; CPU "
+        "microseconds per connection (median of the repetitions) of the "
+        "same processes (Rampart's master makes the connections).",
         "",
         B.md_table(["server", "download MiB/s", "server CPU s/GiB",
                     "client CPU s/GiB", "upload MiB/s", "server CPU s/GiB",
                     "client CPU s/GiB", "new connection ms, median",
-                    "mean", "p99", "failed"], detail_rows(res)),
+                    "mean", "p99", "server CPU us/conn",
+                    "client CPU us/conn", "failed"], detail_rows(res)),
         "",
         "- **Set-up**: three namespaces of their own, client 10.80.1.2 -- "
         "10.80.1.1 gateway 10.80.2.1 -- 10.80.2.2 target. The gateway "
