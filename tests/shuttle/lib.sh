@@ -235,6 +235,13 @@ sha_get() {
 	    cut -d' ' -f1
 }
 
+# Under SAN=1 a sanitizer report in a child is in the gateway's log.
+expect_no_sanitizer_report() {
+	if grep -q "Sanitizer\|runtime error" "$T/gateway.log"; then
+		not_ok "a sanitizer report in the gateway's log"
+	else ok; fi
+}
+
 # The gateway's processes (the master and its children).
 gw_procs() { pgrep -f "$T/gateway.conf" | wc -l; }
 gw_procs_are() { [ "$(gw_procs)" -eq "$1" ]; }

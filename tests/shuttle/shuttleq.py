@@ -10,10 +10,11 @@ usage:
         CH:CMD:@N       a payload of N bytes of 'x'
         raw:HEX         bytes as they are (bad magic, a broken header)
         file:PATH       a file's bytes (a second bootstrap)
-  shuttleq.py parse FILE
+  shuttleq.py parse FILE [--data CH]
       Read what the gateway wrote on the session's stdout: skip to the
       sync header (\\0\\0SSHUTTLE0001), then print one line per frame,
-      "CH NAME LEN PAYLOAD" (payload as Python repr, cut at 60 bytes).
+      "CH NAME LEN PAYLOAD" (payload as Python repr, cut at 60 bytes);
+      with --data, the TCP_DATA payloads of channel CH, joined, instead.
       Exit 2 without a sync header, 3 on a frame that is not well formed.
   shuttleq.py expect-routes --gw ADDR... --allow CIDR... --deny CIDR...
       The minimal list of IPv4 prefixes: allowed minus denied minus the
@@ -25,12 +26,18 @@ usage:
       A small authoritative DNS server over UDP: A records for the names
       given, NXDOMAIN for anything else; every query's name is appended
       to LOG.  Prints "ready" once bound.
+  shuttleq.py slowsrv ADDR PORT FILE RATE
+      Send FILE to every TCP connection at RATE bytes a second, then
+      close: a transfer that is still in flight at the source, whatever
+      the path buffers.  Prints "ready" once listening.
 """
 import ipaddress
 import re
 import socket
 import struct
 import sys
+import threading
+import time
 
 CMDS = {
     "EXIT": 0x4200, "PING": 0x4201, "PONG": 0x4202, "TCP_CONNECT": 0x4203,
@@ -86,6 +93,8 @@ def cmd_frames(args):
 def cmd_parse(args):
     with open(args[0], "rb") as f:
         data = f.read()
+    data_ch = int(args[2]) if len(args) > 2 and args[1] == "--data" else None
+    stream = b""
     i = data.find(SYNC)
     # The client skips anything before the header that has no NUL in it.
     if i < 0 or b"\0" in data[:i]:
@@ -104,8 +113,13 @@ def cmd_parse(args):
         if len(payload) != n:
             print("truncated payload: %d of %d" % (len(payload), n))
             return 3
-        print(ch, NAMES.get(cmd, hex(cmd)), n, repr(payload[:60]))
+        if data_ch is None:
+            print(ch, NAMES.get(cmd, hex(cmd)), n, repr(payload[:60]))
+        elif ch == data_ch and cmd == CMDS["TCP_DATA"]:
+            stream += payload
         pos += 8 + n
+    if data_ch is not None:
+        sys.stdout.buffer.write(stream)
     return 0
 
 
@@ -197,10 +211,43 @@ def cmd_dnsd(args):
         s.sendto(head + question + answers, peer)
 
 
+def slow_send(conn, path, rate):
+    chunk = max(1, rate // 20)
+    start, sent = time.monotonic(), 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                buf = f.read(chunk)
+                if not buf:
+                    break
+                conn.sendall(buf)
+                sent += len(buf)
+                ahead = sent / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
+        conn.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    conn.close()
+
+
+def cmd_slowsrv(args):
+    addr, port, path, rate = args[0], int(args[1]), args[2], int(args[3])
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=slow_send, args=(conn, path, rate),
+                         daemon=True).start()
+
+
 def main(argv):
     cmds = {"frames": cmd_frames, "parse": cmd_parse,
             "expect-routes": cmd_expect_routes, "rules": cmd_rules,
-            "dnsd": cmd_dnsd}
+            "dnsd": cmd_dnsd, "slowsrv": cmd_slowsrv}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 1
