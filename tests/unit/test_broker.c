@@ -1233,7 +1233,8 @@ on_dns(void *ctx, uint64_t id, int ok, const uint8_t *ans, size_t len,
 	d->calls++;
 	d->id = id;
 	d->ok = ok;
-	memcpy(d->ans, ans, len);
+	if (len > 0)
+		memcpy(d->ans, ans, len);
 	d->len = len;
 	snprintf(d->reason, sizeof(d->reason), "%s", reason);
 }
