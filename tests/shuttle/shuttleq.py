@@ -9,6 +9,7 @@ usage:
                         TEXT the payload ("\\n" is a newline)
         CH:CMD:@N       a payload of N bytes of 'x'
         raw:HEX         bytes as they are (bad magic, a broken header)
+        dnsq:CH:NAME    DNS_REQ on CH with a query for NAME (type A)
         file:PATH       a file's bytes (a second bootstrap)
   shuttleq.py parse FILE [--data CH]
       Read what the gateway wrote on the session's stdout: skip to the
@@ -57,6 +58,13 @@ def frame(ch, cmd, payload):
 def spec_bytes(spec):
     if spec.startswith("raw:"):
         return bytes.fromhex(spec[4:])
+    if spec.startswith("dnsq:"):
+        _, ch, name = spec.split(":", 2)
+        q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+        for label in name.split("."):
+            q += bytes([len(label)]) + label.encode()
+        q += b"\0" + struct.pack(">HH", 1, 1)
+        return frame(int(ch), CMDS["DNS_REQ"], q)
     if spec.startswith("file:"):
         with open(spec[5:], "rb") as f:
             return f.read()

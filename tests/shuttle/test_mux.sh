@@ -60,10 +60,11 @@ refusals() {
 }
 more_refusals() { [ "$(refusals)" -gt "$1" ]; }
 
-# bad LABEL WANT_SYNC SPEC...: the session ends with an error.
+# bad LABEL WANT_SYNC REASON SPEC...: the session ends with an error
+# whose reason (on stderr and in the record) has REASON in it.
 bad() {
-	label=$1 sync=$2
-	shift 2
+	label=$1 sync=$2 reason=$3
+	shift 3
 	before=$(refusals)
 	mux bad 3 "$@"
 	expect_rc 1 $MUX_RC "$label: exit status"
@@ -78,36 +79,70 @@ bad() {
 	fi
 	if wait_for 30 more_refusals "$before"; then ok; else
 		not_ok "$label: no request-refused record for sshuttle"; fi
+	r=$(audit event.action=request-refused rampart.request=sshuttle \
+	    --field event.reason | tail -n 1)
+	case "$r" in
+	*"$reason"*) ok ;;
+	*) not_ok "$label: reason \"$r\", want \"$reason\"" ;;
+	esac
+	expect_in "$reason" "$T/bad.err" "$label: the reason on stderr"
 	kill -0 $GW_PID 2>/dev/null && ok || not_ok "$label: master died"
 }
-bad "bad magic" yes 0:PING:x raw:58580000420100017a
-bad "unknown command" yes 0:0x4299:x
-bad "channel reused while open" yes 1:TCP_CONNECT:2,$TGT,80 \
+bad "bad magic" yes "bad frame magic" 0:PING:x raw:58580000420100017a
+bad "unknown command" yes "unknown command 0x4299" 0:0x4299:x
+bad "channel reused while open" yes "reused" 1:TCP_CONNECT:2,$TGT,80 \
     1:TCP_CONNECT:2,$TGT,80
-bad "connect on channel 0" yes 0:TCP_CONNECT:2,$TGT,80
-bad "a second bootstrap" yes "file:$T/boot.bin"
+bad "connect on channel 0" yes "control channel" 0:TCP_CONNECT:2,$TGT,80
+bad "a second bootstrap" yes "bad frame magic" "file:$T/boot.bin"
+bad "malformed TCP_CONNECT" yes "bad port" 3:TCP_CONNECT:2,$TGT,0
+bad "ROUTES from the client" yes "ROUTES" "0:ROUTES:2,10.0.0.0,8\\n"
+bad "empty DNS_REQ" yes "0 bytes" 5:DNS_REQ
+bad "DNS_REQ past 4096 bytes" yes "4097 bytes" 5:DNS_REQ:@4097
+bad "TCP_DATA on a DNS channel" yes "DNS channel" dnsq:5:$DNS_NAME 5:TCP_DATA:x
+
+# Not errors: EXIT ends the session cleanly; UDP is refused once (and
+# audited), its frames dropped, the session goes on.
+mux exit 3 0:PING:x 0:EXIT 0:PING:y
+expect_rc 0 $MUX_RC "EXIT: exit status"
+frames exit >"$T/exit.frames"
+expect_in "0 PONG 1 b'x'" "$T/exit.frames" "EXIT: PONG before it"
+before=$(refusals)
+mux udp 2 2:UDP_OPEN:2 2:UDP_DATA:$TGT,53,x 4:UDP_OPEN:2 0:PING:udp
+expect_rc 0 $MUX_RC "UDP: exit status"
+frames udp >"$T/udp.frames"
+expect_in "0 PONG 3 b'udp'" "$T/udp.frames" "UDP: PONG after it"
+expect_in "rampart: " "$T/udp.err" "UDP: refusal on stderr"
+wait_for 30 more_refusals "$before"
+expect_same "UDP: refusals audited" "$(refusals)" "$((before + 1))"
 
 # Bad bootstraps: the frames are replaced by the file built here.
 head -c "$N" "$T/boot.bin" >"$T/asm"
-badboot() {	# badboot LABEL TAIL-FILE
+badboot() {	# badboot LABEL REASON TAIL-FILE
 	cp "$T/boot.bin" "$T/boot.good"
-	cat "$T/asm" "$2" >"$T/boot.bin"
-	bad "$1" no
+	cat "$T/asm" "$3" >"$T/boot.bin"
+	bad "$1" no "$2"
 	cp "$T/boot.good" "$T/boot.bin"
 }
 printf 'evil\n3\nabc\n\n' >"$T/tail1"
-badboot "first module not sshuttle" "$T/tail1"
+badboot "first module not sshuttle" "not \"sshuttle\"" "$T/tail1"
 printf 'sshuttle\nabc\n' >"$T/tail2"
-badboot "length not a number" "$T/tail2"
+badboot "length not a number" "module length" "$T/tail2"
 { printf 'sshuttle\n1100000\n'; head -c 1100000 /dev/zero; printf '\n'; } \
     >"$T/tail3"
-badboot "bootstrap over 1 MiB" "$T/tail3"
+badboot "bootstrap over 1 MiB" "too large" "$T/tail3"
 
-# The gateway still serves: a real client, a GET.
+# The gateway still serves: a real client, a GET; and with --python.
 start_shuttle after "$NS_C" alice nat 10.77.2.0/24 || { summary; exit 1; }
 out=$(in_ns "$NS_C" curl -sS -m 10 http://$TGT/ 2>&1)
 expect_same "sshuttle after the bad sessions" "$out" \
     "hello from the private network"
 stop_shuttle $SH_PID "$NS_C" nat
+start_shuttle python "$NS_C" alice nft --python /usr/bin/python3 \
+    10.77.2.0/24 || { summary; exit 1; }
+out=$(in_ns "$NS_C" curl -sS -m 10 http://$TGT/ 2>&1)
+expect_same "sshuttle --python" "$out" "hello from the private network"
+expect_audit "--python form" event.action=sshuttle-start \
+    rampart.sshuttle.form=python
+stop_shuttle $SH_PID "$NS_C" nft
 expect_no_sanitizer_report
 summary
