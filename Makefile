@@ -187,7 +187,8 @@ endif
 # Real peers in network namespaces (root); each script is bounded in time
 # and cleans up after itself.
 integration: $(BIN) $(GW_TEST_BIN)
-	$(Q)for t in tests/gateway/test_*.sh $(wildcard tests/knock/test_*.sh); do \
+	$(Q)for t in tests/gateway/test_*.sh $(wildcard tests/knock/test_*.sh) \
+	    $(wildcard tests/shuttle/test_*.sh); do \
 		echo "== $$t"; \
 		BUILD=$(BUILD) RAMPARTCTL=$(CTL_BIN) timeout 900 sh $$t || \
 		    exit 1; \
