@@ -432,6 +432,7 @@ static int
 next_deadline_ms(struct sess *s, time_t now)
 {
 	long left = MAIN_POLL_MS / 1000, t;
+	struct chan *c;
 
 	if (s->idle_timeout > 0) {
 		t = (long)(s->last_active + s->idle_timeout - now);
@@ -440,6 +441,11 @@ next_deadline_ms(struct sess *s, time_t now)
 	if (s->max_session_time > 0) {
 		t = (long)(s->started + s->max_session_time - now);
 		left = t < left ? t : left;
+	}
+	for (c = s->chans; c != NULL; c = c->next) {
+		if (c->shuttle != NULL &&
+		    (t = (long)shuttle_deadline(c->shuttle) - now) < left)
+			left = t;
 	}
 	return left <= 0 ? 0 : (int)(left * 1000);
 }

@@ -478,6 +478,14 @@ sh_finish(struct shuttle *sh)
 	c->dead = 1;
 }
 
+long long
+shuttle_deadline(const struct shuttle *sh)
+{
+	if (sh->state == SH_BOOT)
+		return (long long)sh->boot_deadline;
+	return (long long)sess_now() + 3600;
+}
+
 void
 shuttle_service(struct sess *s, struct chan *c)
 {

@@ -21,6 +21,7 @@
 
 struct sess;
 struct chan;
+struct shuttle;
 struct ipc_msg;
 
 /*
@@ -31,6 +32,12 @@ struct ipc_msg;
  */
 int	shuttle_start(struct sess *s, struct chan *c, const char *command,
 	    size_t len, char *why, size_t whylen);
+
+/*
+ * When shuttle_service() must run even if nothing happens (CLOCK_MONOTONIC
+ * seconds, sess_now()): the bootstrap's time limit; far away otherwise.
+ */
+long long shuttle_deadline(const struct shuttle *sh);
 
 /* Move bytes, open and close sub-channels; outside ssh_event_dopoll. */
 void	shuttle_service(struct sess *s, struct chan *c);
