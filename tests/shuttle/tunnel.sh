@@ -90,6 +90,9 @@ tunnel_suite() {
 	*"no rule matches"*) ok ;;
 	*) not_ok "$m: reason for port 3306: $r" ;;
 	esac
+	# The client's terminal gets the reason too (the gateway's stderr).
+	expect_in "rampart: TCP $TGT:3306" "$T/sshuttle-alice-$m.log" \
+	    "$m: the refusal on the client's terminal"
 	in_ns "$NS_C" curl -s -m 10 http://10.77.2.99/ >/dev/null
 	expect_rc 52 $? "$m: denied address: curl's exit"
 	expect_audit "$m: denied address audited with its rule" \
@@ -121,6 +124,10 @@ tunnel_suite() {
 	stop_shuttle $pid "$NS_C" "$m"
 	expect_audit "$m: alice's session closed" \
 	    event.action=connection-close user.name=alice
+	n=$(audit event.action=connection-close user.name=alice \
+	    --field rampart.dns.relayed | tail -n 1)
+	if [ "${n:-0}" -ge 2 ] 2>/dev/null; then ok; else
+		not_ok "$m: DNS queries relayed for alice: $n, want 2 or more"; fi
 
 	# --dns, denied for bob: REFUSED, audited, nothing reaches the server.
 	start_shuttle "bob-$m" "$NS_C" bob "$m" --dns 10.77.2.0/24 || {
@@ -147,6 +154,8 @@ tunnel_suite() {
 	out=$(in_ns "$NS_C" curl -sS -m 10 http://$TGT/ 2>&1)
 	expect_same "$m: bob's GET" "$out" "hello from the private network"
 	stop_shuttle $pid "$NS_C" "$m"
+	expect_audit "$m: bob's refusal counted in his close record" \
+	    event.action=connection-close user.name=bob rampart.dns.refused=1
 
 	# -N: the routes come from the gateway, and are exactly alice's.
 	start_shuttle "auto-$m" "$NS_C" alice "$m" -N || {
