@@ -19,25 +19,29 @@ One sshuttle client at a time runs in the client namespace, started as
 `sshuttle --ssh-cmd "ssh -F ssh_config" -r USER@10.80.1.1:PORT
 10.80.2.0/24` (method nat, everything else at its defaults: latency
 control on, chacha20-poly1305) and taken as ready when its REDIRECT rule
-for the subnet is in the nat table.  Through it, per repetition and per
-server (the order alternates):
+for the subnet is in the nat table.  Through it:
 
-  down  one bench_io download of BENCH_SHUTTLE_SIZE (1 GiB) from the target
-  up    one bench_io upload of the same size
-  conn  BENCH_SHUTTLE_CONNS (500) sequential connections by bench_io conns
+  down  per repetition and server (the order alternates), one bench_io
+        download of BENCH_SHUTTLE_SIZE (1 GiB) from the target
+  up    then one bench_io upload of the same size, on the same client
+  conn  then BENCH_SHUTTLE_BLOCKS (8) blocks per server, the servers
+        alternating block by block, each on a fresh client: in each,
+        BENCH_SHUTTLE_CONNS (250) sequential connections by bench_io conns
         to bench_io reply on the target, each connect + 14-byte request +
         128-byte reply to EOF + close, timed one by one (after 20 not
-        counted); the figure is their median
+        counted); the figure is the median of all of them.  Short blocks
+        interleaved, because the shared machine's load moves connection
+        times by more than their target's margin.
 
 CPU seconds per GiB, and microseconds per new connection, of the server's
 processes (sshd or the gateway master, and everything below it) and of
-the client's (sshuttle, its firewall helper
-and ssh) are read from /proc around each transfer.
+the client's (sshuttle, its firewall helper and ssh) are read from /proc
+around each transfer and block.
 
 Run alone (root, after `make bench` or `make build/bench/bench_io`):
 python3 tests/bench/shuttle_bench.py [--build build]; or python3
 tests/bench/bench.py --only shuttle.  Environment:
-BENCH_QUICK=1, BENCH_SHUTTLE_SIZE, BENCH_SHUTTLE_CONNS,
+BENCH_QUICK=1, BENCH_SHUTTLE_SIZE, BENCH_SHUTTLE_CONNS, BENCH_SHUTTLE_BLOCKS,
 BENCH_SHUTTLE_REPS, BENCH_SHUTTLE_ONLY=rampart|openssh (one server, no
 ratios), BENCH_DOC, BENCH_KEEP=1.
 """
@@ -192,8 +196,8 @@ class ShuttleBench(B.Bench):
         return (rate, B.cpu_delta(s0, s1) / gib, B.cpu_delta(c0, c1) / gib)
 
     def connections(self, srv, p, n):
-        """(per-connection ms list, failures, server CPU us per
-        connection, client CPU us per connection; warm-up included)."""
+        """(per-connection ms list, failures, (server CPU seconds, client
+        CPU seconds, connections made: warm-up included))."""
         io = self.bin("bench", "bench_io")
         spids, cpids = self.all_server_pids(srv), self.client_pids(p)
         s0, c0 = B.cpu_seconds(spids), B.cpu_seconds(cpids)
@@ -202,16 +206,16 @@ class ShuttleBench(B.Bench):
                        ns=self.ns["c"], timeout=60 + n)
         except (B.BenchError, subprocess.TimeoutExpired) as e:
             B.log(f"    bench_io conns failed: {e}")
-            return [], n, None, None
+            return [], n, None
         s1, c1 = B.cpu_seconds(spids), B.cpu_seconds(cpids)
         lines = out.split()[WARMUP:]
         ms = [int(x) / 1000 for x in lines if x != "fail"]
-        per = 1e6 / (n + WARMUP)
         return (ms, sum(1 for x in lines if x == "fail"),
-                B.cpu_delta(s0, s1) * per, B.cpu_delta(c0, c1) * per)
+                (B.cpu_delta(s0, s1), B.cpu_delta(c0, c1), n + WARMUP))
 
-    def one_server(self, srv, res):
-        a = self.args
+    def with_client(self, srv, res, measure):
+        """measure(p) with an sshuttle client p to srv; errors (and a
+        client that died) go to res."""
         try:
             p = self.start_client(srv)
         except B.BenchError as e:
@@ -219,23 +223,7 @@ class ShuttleBench(B.Bench):
             res[srv]["errors"].append(str(e))
             return
         try:
-            for d in ("down", "up"):
-                r = self.transfer(srv, p, d, a.shuttle_size)
-                res[srv][d].append(r)
-                B.log(f"    {srv:8} {d:4} {B.f1(r[0])} MiB/s (server "
-                      f"{B.f1(r[1], 2)}, client {B.f1(r[2], 2)} CPU s/GiB)")
-                if p.poll() is not None:
-                    raise B.BenchError(f"sshuttle exited "
-                                       f"{p.returncode} during {d}")
-            ms, fails, scpu, ccpu = self.connections(srv, p,
-                                                     a.shuttle_conns)
-            res[srv]["conn"].append(ms)
-            res[srv]["conn_fail"] += fails
-            res[srv]["conn_cpu"].append((scpu, ccpu))
-            B.log(f"    {srv:8} conn median {B.f1(B.med(ms), 3)} ms, mean "
-                  f"{B.f1(statistics.fmean(ms) if ms else None, 3)} ms, "
-                  f"{fails} failed (server {B.f1(scpu, 0)}, client "
-                  f"{B.f1(ccpu, 0)} CPU us each)")
+            measure(p)
         except B.BenchError as e:
             B.log(f"    {srv}: {e}")
             res[srv]["errors"].append(str(e))
@@ -246,6 +234,27 @@ class ShuttleBench(B.Bench):
                 res[srv]["errors"].append(
                     f"sshuttle exited early: "
                     f"{self.tail(f'sshuttle-{srv}.log', 2)}")
+        self.settle_server(srv)
+
+    def transfers(self, srv, p, r):
+        for d in ("down", "up"):
+            x = self.transfer(srv, p, d, self.args.shuttle_size)
+            r[d].append(x)
+            B.log(f"    {srv:8} {d:4} {B.f1(x[0])} MiB/s (server "
+                  f"{B.f1(x[1], 2)}, client {B.f1(x[2], 2)} CPU s/GiB)")
+            if p.poll() is not None:
+                raise B.BenchError(f"sshuttle exited {p.returncode} "
+                                   f"during {d}")
+
+    def conn_block(self, srv, p, r):
+        ms, fails, cpu = self.connections(srv, p, self.args.shuttle_conns)
+        r["conn"].append(ms)
+        r["conn_fail"] += fails
+        if cpu:
+            r["conn_cpu"].append(cpu)
+        B.log(f"    {srv:8} conn median {B.f1(B.med(ms), 3)} ms, mean "
+              f"{B.f1(statistics.fmean(ms) if ms else None, 3)} ms, "
+              f"{fails} failed")
 
     def run(self):
         self.t0 = time.monotonic()
@@ -254,19 +263,27 @@ class ShuttleBench(B.Bench):
         self.setup()
         B.log(f"sshuttle set up in {self.elapsed()}: "
               + ", ".join(f"{s} on port {B.PORTS[s]}" for s in self.servers))
-        B.log(f"(s) sshuttle {B.fmt_size(a.shuttle_size)} each way and "
-              f"{a.shuttle_conns} new connections, {a.shuttle_reps} "
-              f"repetitions")
+        B.log(f"(s) sshuttle {B.fmt_size(a.shuttle_size)} each way, "
+              f"{a.shuttle_reps} repetitions; then {a.shuttle_blocks} "
+              f"blocks of {a.shuttle_conns} new connections")
         res = {s: {"down": [], "up": [], "conn": [], "conn_fail": 0,
-                   "conn_cpu": [],
-                   "errors": []} for s in self.servers}
+                   "conn_cpu": [], "errors": []} for s in self.servers}
         for rep in range(a.shuttle_reps):
             order = self.servers if rep % 2 == 0 else self.servers[::-1]
             for srv in order:
-                self.one_server(srv, res)
-                self.settle_server(srv)
+                self.with_client(srv, res, lambda p, srv=srv:
+                                 self.transfers(srv, p, res[srv]))
             B.log(f"    repetition {rep + 1}/{a.shuttle_reps} done "
                   f"({self.elapsed()})")
+        # Connection times move with the shared machine's load more than
+        # by the margin of their target: short blocks, each on a fresh
+        # client, the servers alternating block by block.
+        for blk in range(a.shuttle_blocks):
+            order = self.servers if blk % 2 == 0 else self.servers[::-1]
+            for srv in order:
+                self.with_client(srv, res, lambda p, srv=srv:
+                                 self.conn_block(srv, p, res[srv]))
+        B.log(f"    connections done ({self.elapsed()})")
         for srv in self.servers:
             if self.gw[srv].poll() is not None:
                 res[srv]["errors"].append(
@@ -351,11 +368,19 @@ def detail_rows(res):
             B.span([B.med(run) for run in r["conn"] if run], 3),
             B.f1(statistics.fmean(conn_all) if conn_all else None, 3),
             B.f1(pct(conn_all, 99), 3),
-            B.f1(B.med(x[0] for x in r["conn_cpu"]), 0),
-            B.f1(B.med(x[1] for x in r["conn_cpu"]), 0),
+            B.f1(conn_cpu_us(r, 0), 0),
+            B.f1(conn_cpu_us(r, 1), 0),
             str(r["conn_fail"]),
         ])
     return rows
+
+
+def conn_cpu_us(r, i):
+    """CPU microseconds per connection over every block: the server's
+    (i 0) or the client's (i 1).  Whole blocks, since /proc counts CPU
+    in clock ticks (10 ms), too coarse for one block's share."""
+    n = sum(x[2] for x in r["conn_cpu"])
+    return sum(x[i] for x in r["conn_cpu"]) * 1e6 / n if n else None
 
 
 def pct(xs, p):
@@ -389,11 +414,13 @@ def block(res, m):
         "MiB/s as median (min-max) of the repetitions; CPU seconds per GiB "
         "moved (median) of the server's processes (sshd or the gateway "
         "master and everything below it) and of the client's (sshuttle, its "
-        "firewall helper and ssh); connection times in ms: the median of "
-        f"each repetition's {res['conns']} (min-max over the "
-        "repetitions), and the mean and p99 of all of them; CPU "
-        "microseconds per connection (median of the repetitions) of the "
-        "same processes (Rampart's master makes the connections).",
+        "firewall helper and ssh); connection times in ms, over "
+        f"{res['blocks']} blocks of {res['conns']} per server (the "
+        "servers alternating block by block, each block on a fresh "
+        "client): the median of each block (min-max over the blocks), "
+        "and the mean and p99 of all of them; CPU microseconds per "
+        "connection (over all the blocks, warm-ups included) of the same "
+        "processes (Rampart's master makes the connections).",
         "",
         B.md_table(["server", "download MiB/s", "server CPU s/GiB",
                     "client CPU s/GiB", "upload MiB/s", "server CPU s/GiB",
@@ -433,7 +460,9 @@ def add_args(args):
     args.shuttle_size = B.parse_size(env("BENCH_SHUTTLE_SIZE",
                                          "128M" if q else "1G"))
     args.shuttle_conns = int(env("BENCH_SHUTTLE_CONNS",
-                                 "200" if q else "500"))
+                                 "100" if q else "250"))
+    args.shuttle_blocks = int(env("BENCH_SHUTTLE_BLOCKS",
+                                  "2" if q else "8"))
     args.shuttle_reps = int(env("BENCH_SHUTTLE_REPS", "1" if q else "3"))
     only = env("BENCH_SHUTTLE_ONLY", "")
     if only and only not in SERVERS:
@@ -470,6 +499,7 @@ def run_and_report(args):
     res = sb.res
     res.update(quick=args.quick, size=args.shuttle_size,
                conns=args.shuttle_conns, reps=args.shuttle_reps,
+               blocks=args.shuttle_blocks,
                sshuttle=sshuttle_version())
     print()
     print(text(res))
