@@ -31,6 +31,10 @@ usage:
       Send FILE to every TCP connection at RATE bytes a second, then
       close: a transfer that is still in flight at the source, whatever
       the path buffers.  Prints "ready" once listening.
+  shuttleq.py sink ADDR PORT OUT GATE
+      Accept one TCP connection with a small receive buffer and read
+      nothing until the file GATE exists; then read to EOF and write the
+      SHA-256 and byte count to OUT.  Prints "ready" once listening.
 """
 import ipaddress
 import re
@@ -252,10 +256,35 @@ def cmd_slowsrv(args):
                          daemon=True).start()
 
 
+def cmd_sink(args):
+    import hashlib
+    import os
+    addr, port, out, gate = args[0], int(args[1]), args[2], args[3]
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.bind((addr, port))
+    s.listen(1)
+    print("ready", flush=True)
+    conn, _ = s.accept()
+    while not os.path.exists(gate):
+        time.sleep(0.1)
+    h, n = hashlib.sha256(), 0
+    while True:
+        buf = conn.recv(65536)
+        if not buf:
+            break
+        h.update(buf)
+        n += len(buf)
+    with open(out, "w") as f:
+        f.write("%s %d\n" % (h.hexdigest(), n))
+    return 0
+
+
 def main(argv):
     cmds = {"frames": cmd_frames, "parse": cmd_parse,
             "expect-routes": cmd_expect_routes, "rules": cmd_rules,
-            "dnsd": cmd_dnsd, "slowsrv": cmd_slowsrv}
+            "dnsd": cmd_dnsd, "slowsrv": cmd_slowsrv, "sink": cmd_sink}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 1
