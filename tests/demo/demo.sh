@@ -824,6 +824,16 @@ say "has already accepted: curl sees an empty reply (exit 52)."
 run "$NS_L" "curl -sS --max-time 5 http://$DB:5432/"
 say "exit status: $RC"
 [ $RC = 52 ] && has "Empty reply from server" || sh_ok=0
+say "The reason goes to sshuttle's terminal (its standard error), as \" s:\""
+say "lines from the server:"
+# The line may land a moment after curl's answer.
+i=0
+until grep -q " s: rampart: " "$W/sshuttle.log" || [ $i -gt 20 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+run "$NS_L" "grep ' s: ' sshuttle.log"
+has "$DB:5432 not allowed for alice" || sh_ok=0
 say "alice logs out of sshuttle (SIGTERM; sshuttle removes its rules)."
 kill -TERM $shpid 2>/dev/null
 # Its firewall helper removes the rules once sshuttle is gone.

@@ -77,6 +77,7 @@ for want in \
     "| c : Connected to server." \
     "| -A sshuttle-12300 -d 10.20.0.0/24 -p tcp -j REDIRECT --to-ports 12300" \
     "| curl: (52) Empty reply from server" \
+    " s: rampart: TCP 10.20.0.20:5432: policy: 10.20.0.20:5432 not allowed for alice: no rule matches" \
     "sshuttle-start      success  alice" \
     "channel-open        success  alice   -> 10.20.0.10:80" \
     "channel-open        failure  alice   -> 10.20.0.20:5432" \
