@@ -229,6 +229,12 @@ expect_same() {
 	fi
 }
 
+# make_blob PATH: 64 MiB of random bytes; BLOB_SHA is their SHA-256.
+make_blob() {
+	head -c 67108864 /dev/urandom >"$1"
+	BLOB_SHA=$(sha256sum <"$1" | cut -d' ' -f1)
+}
+
 # sha NS URL: the SHA-256 of what curl fetched in NS.
 sha_get() {
 	in_ns "$1" timeout 120 curl -s --max-time 110 "$2" | sha256sum |

@@ -10,8 +10,8 @@ set -u
 setup_shuttle
 no_route_yet
 start_gateway
-head -c 67108864 /dev/urandom >"$T/blob64"
-want=$(sha256sum <"$T/blob64" | cut -d' ' -f1)
+make_blob "$T/blob64"
+want=$BLOB_SHA
 
 in_ns "$NS_T" $SHQ sink $TGT 5004 "$T/sink.out" "$T/gate" \
     >"$T/sink.ready" 2>&1 &

@@ -10,8 +10,8 @@ set -u
 setup_shuttle
 no_route_yet
 start_gateway
-head -c 67108864 /dev/urandom >"$T/www/blob64"
-want=$(sha256sum <"$T/www/blob64" | cut -d' ' -f1)
+make_blob "$T/www/blob64"
+want=$BLOB_SHA
 base=$(gw_procs)
 # A source that sends 64 MiB at a fixed rate, so a download is still in
 # flight at the target whatever the path buffers (sshuttle's client reads

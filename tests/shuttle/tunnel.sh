@@ -18,8 +18,8 @@ tunnel_suite() {
 	setup_shuttle
 	no_route_yet
 	start_gateway
-	head -c 67108864 /dev/urandom >"$T/www/blob64"
-	want=$(sha256sum <"$T/www/blob64" | cut -d' ' -f1)
+	make_blob "$T/www/blob64"
+	want=$BLOB_SHA
 	i=1
 	while [ $i -le 20 ]; do
 		head -c $((200000 + i * 7919)) /dev/urandom >"$T/www/p$i"
