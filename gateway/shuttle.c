@@ -156,6 +156,14 @@ sh_end(struct shuttle *sh, int status)
 		return;
 	sh->state = SH_ENDING;
 	sh->exit_status = status;
+	/*
+	 * Frames still queued are of no use to a mux that is over, and a
+	 * client that no longer reads (killed, or its ssh keeps the channel
+	 * but grants no window) must not keep us here: only the stderr
+	 * text is flushed, and only for SH_END_SECS.
+	 */
+	sh->out_off = sh->out_len = 0;
+	sh->end_deadline = sess_now() + SH_END_SECS;
 	shc_abort_all(sh);
 }
 
@@ -466,10 +474,9 @@ sh_finish(struct shuttle *sh)
 {
 	struct chan *c = sh->c;
 
-	if (sh->out_len > 0 || sh->err_len > 0) {
-		if (!c->ch_closed)
-			return;
-	}
+	if (sh->err_len > 0 && !c->ch_closed &&
+	    sess_now() < sh->end_deadline)
+		return;
 	if (!c->ch_closed && ssh_channel_is_open(c->ch)) {
 		ssh_channel_request_send_exit_status(c->ch, sh->exit_status);
 		ssh_channel_send_eof(c->ch);
@@ -483,6 +490,8 @@ shuttle_deadline(const struct shuttle *sh)
 {
 	if (sh->state == SH_BOOT)
 		return (long long)sh->boot_deadline;
+	if (sh->state == SH_ENDING)
+		return (long long)sh->end_deadline;
 	return (long long)sess_now() + 3600;
 }
 
@@ -491,7 +500,6 @@ shuttle_service(struct sess *s, struct chan *c)
 {
 	struct shuttle *sh = c->shuttle;
 
-	(void)s;
 	if (sh->state == SH_DONE)
 		return;
 	if (c->ch_closed) {

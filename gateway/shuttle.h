@@ -35,7 +35,8 @@ int	shuttle_start(struct sess *s, struct chan *c, const char *command,
 
 /*
  * When shuttle_service() must run even if nothing happens (CLOCK_MONOTONIC
- * seconds, sess_now()): the bootstrap's time limit; far away otherwise.
+ * seconds, sess_now()): the bootstrap's time limit, the end's flush
+ * limit; far away otherwise.
  */
 long long shuttle_deadline(const struct shuttle *sh);
 

@@ -38,6 +38,7 @@
 #define SH_READ_MAX	SHUTTLE_PAYLOAD_MAX	/* one destination read */
 #define SH_DNS_PENDING	32		/* queries at the master at once */
 #define SH_BOOT_SECS	30		/* whole bootstrap */
+#define SH_END_SECS	5		/* to flush the last stderr text */
 #define SH_STDERR_LINES	64		/* refusal notes per session */
 #define SH_LATENCY_MIN	32768		/* sshuttle's latency_buffer_size */
 #define SH_CHANNELS	65536		/* sshuttle channel numbers */
@@ -85,6 +86,7 @@ struct shuttle {
 	int		 exit_status;
 	struct shuttle_boot *boot;
 	time_t		 boot_deadline;
+	time_t		 end_deadline;	/* SH_ENDING: give up flushing */
 	uint32_t	 dns_allowed;
 	char		 routes[IPC_TEXT_MAX + 1];
 	/* input */
