@@ -157,12 +157,11 @@ sh_end(struct shuttle *sh, int status)
 	sh->state = SH_ENDING;
 	sh->exit_status = status;
 	/*
-	 * Frames still queued are of no use to a mux that is over, and a
-	 * client that no longer reads (killed, or its ssh keeps the channel
-	 * but grants no window) must not keep us here: only the stderr
-	 * text is flushed, and only for SH_END_SECS.
+	 * What is queued still goes out (a frame cut in half would read as
+	 * garbage), but a client that no longer reads (killed, or its ssh
+	 * keeps the channel and grants no window) must not keep us here:
+	 * the flush is given SH_END_SECS.
 	 */
-	sh->out_off = sh->out_len = 0;
 	sh->end_deadline = sess_now() + SH_END_SECS;
 	shc_abort_all(sh);
 }
@@ -362,6 +361,7 @@ shuttle_data_cb(ssh_session session, ssh_channel channel, void *data,
 	if (is_stderr || sh == NULL || sh->state >= SH_ENDING)
 		return (int)len;	/* nobody will read it */
 	c->sess->last_active = sess_now();
+	sh->fresh = 1;
 	take = rx_take(sh, data, len);
 	/* libssh offers all it holds each time: this is the exact rest. */
 	sh->unconsumed = len - take;
@@ -474,7 +474,7 @@ sh_finish(struct shuttle *sh)
 {
 	struct chan *c = sh->c;
 
-	if (sh->err_len > 0 && !c->ch_closed &&
+	if ((sh->out_len > 0 || sh->err_len > 0) && !c->ch_closed &&
 	    sess_now() < sh->end_deadline)
 		return;
 	if (!c->ch_closed && ssh_channel_is_open(c->ch)) {
@@ -492,6 +492,8 @@ shuttle_deadline(const struct shuttle *sh)
 		return (long long)sh->boot_deadline;
 	if (sh->state == SH_ENDING)
 		return (long long)sh->end_deadline;
+	if (sh->deferred)
+		return (long long)sess_now();
 	return (long long)sess_now() + 3600;
 }
 
@@ -520,6 +522,7 @@ shuttle_service(struct sess *s, struct chan *c)
 		sh_input(sh);
 	}
 	shc_service(sh);
+	sh->fresh = 0;
 	sh_latency(sh);
 	if (!c->dead && sh->state < SH_DONE)
 		sh_flush(sh);

@@ -36,7 +36,7 @@ int	shuttle_start(struct sess *s, struct chan *c, const char *command,
 /*
  * When shuttle_service() must run even if nothing happens (CLOCK_MONOTONIC
  * seconds, sess_now()): the bootstrap's time limit, the end's flush
- * limit; far away otherwise.
+ * limit, now while a batch of client bytes waits; far away otherwise.
  */
 long long shuttle_deadline(const struct shuttle *sh);
 

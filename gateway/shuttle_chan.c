@@ -281,8 +281,10 @@ to_dest(struct shchan *sc, const uint8_t *p, size_t len, size_t *sent)
 	do {
 		n = send(sc->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		sc->wblocked = 1;
 		return 0;
+	}
 	if (n < 0) {
 		/* EPIPE, reset: the destination takes nothing more. */
 		send_stop(sc);
@@ -290,6 +292,7 @@ to_dest(struct shchan *sc, const uint8_t *p, size_t len, size_t *sent)
 	}
 	*sent = (size_t)n;
 	sc->bytes_up += (uint64_t)n;
+	sc->wblocked = (size_t)n < len;
 	return 0;
 }
 
@@ -308,7 +311,12 @@ shc_tcp_data(struct shuttle *sh, uint16_t no, const uint8_t *p, size_t len)
 	}
 	if (sc->rd)
 		return;
-	if (sc->fd >= 0 && sc->up_len == 0 &&
+	/*
+	 * A new connection's request goes out at once; a bulk upload is
+	 * sent in batches (shc_service), not one system call per 2 KiB
+	 * frame of sshuttle's client.
+	 */
+	if (sc->fd >= 0 && sc->up_len == 0 && sc->bytes_up < SH_BULK &&
 	    to_dest(sc, p, len, &sent) != 0)
 		return;
 	if (sent < len && up_append(sc, p + sent, len - sent) != 0)
@@ -628,14 +636,35 @@ finished(const struct shchan *sc)
 	    (sc->up_len == 0 || sc->fd < 0);
 }
 
+/*
+ * Whether queued bytes go to the destination in this turn of the loop.
+ * While the client keeps sending (data arrived in this turn) a channel's
+ * bytes wait for SH_SEND_BATCH of them, but at most SH_DEFER_TURNS turns;
+ * a turn without new data flushes everything (shuttle_deadline() makes
+ * that turn come at once).
+ */
+static int
+flush_now(struct shuttle *sh, struct shchan *sc)
+{
+	if (!sh->fresh || sc->client_eof || sc->up_len >= SH_SEND_BATCH ||
+	    ++sc->defers >= SH_DEFER_TURNS) {
+		sc->defers = 0;
+		return 1;
+	}
+	return 0;
+}
+
 void
 shc_service(struct shuttle *sh)
 {
 	struct shchan *sc, *next;
 
+	sh->deferred = 0;
 	for (sc = sh->subs; sc != NULL; sc = next) {
 		next = sc->next;
-		if (sc->up_len > 0 || (sc->client_eof && !sc->shut_wr))
+		if (sc->up_len > 0 && sc->fd >= 0 && !flush_now(sh, sc))
+			sh->deferred = 1;
+		else if (sc->up_len > 0 || (sc->client_eof && !sc->shut_wr))
 			drain_up(sc);
 		if (finished(sc)) {
 			shc_unlink(sh, sc);
@@ -670,7 +699,7 @@ shc_arm(struct shuttle *sh)
 		if (sc->fd < 0)
 			continue;
 		ev = 0;
-		if (sc->up_len > 0)
+		if (sc->up_len > 0 && sc->wblocked)
 			ev |= POLLOUT;
 		if (can_read && !sc->fd_eof && !sc->wr)
 			ev |= POLLIN;

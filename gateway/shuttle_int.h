@@ -36,9 +36,12 @@
 #define SH_UP_LOW	(64 * 1024)
 #define SH_OUT_SOFT	(256 * 1024)
 #define SH_READ_MAX	SHUTTLE_PAYLOAD_MAX	/* one destination read */
+#define SH_BULK		(64 * 1024)	/* sent by then: batch its sends */
+#define SH_SEND_BATCH	(32 * 1024)	/* below SH_UP_LOW */
+#define SH_DEFER_TURNS	8		/* loop turns a batch may wait */
 #define SH_DNS_PENDING	32		/* queries at the master at once */
 #define SH_BOOT_SECS	30		/* whole bootstrap */
-#define SH_END_SECS	5		/* to flush the last stderr text */
+#define SH_END_SECS	5		/* to flush what is queued at the end */
 #define SH_STDERR_LINES	64		/* refusal notes per session */
 #define SH_LATENCY_MIN	32768		/* sshuttle's latency_buffer_size */
 #define SH_CHANNELS	65536		/* sshuttle channel numbers */
@@ -72,6 +75,8 @@ struct shchan {
 	int		 shut_wr;	/* done */
 	int		 fd_eof;	/* the destination closed or failed */
 	int		 over_low, over_cap;	/* counted in sh */
+	unsigned int	 defers;	/* turns its batch has waited */
+	int		 wblocked;	/* the socket took less: wait POLLOUT */
 	uint8_t		*up;
 	size_t		 up_off, up_len, up_cap;
 	uint64_t	 bytes_up, bytes_down;
@@ -93,6 +98,8 @@ struct shuttle {
 	uint8_t		*rx;
 	size_t		 rx_off, rx_len;
 	size_t		 unconsumed;	/* still in libssh's buffer */
+	int		 fresh;		/* client data in this loop turn */
+	int		 deferred;	/* a batch waits: next turn at once */
 	/* output */
 	uint8_t		*out;
 	size_t		 out_off, out_len, out_cap;
