@@ -493,6 +493,7 @@ def sshuttle_version():
 def run_and_report(args):
     """Run the harness, print the table, write the doc: exit status."""
     sb = ShuttleBench(args)
+    m = B.machine()		# the tree as built for the run
     rc = B.run_harness(sb)
     if rc != 0:
         return rc
@@ -504,7 +505,7 @@ def run_and_report(args):
     print()
     print(text(res))
     if args.doc:
-        B.write_doc(args.doc, block(res, B.machine()), BEGIN, END)
+        B.write_doc(args.doc, block(res, m), BEGIN, END)
         print(f"\nsshuttle results written to {args.doc}")
     return 0
 
