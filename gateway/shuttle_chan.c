@@ -570,7 +570,7 @@ static void
 read_dest(struct shchan *sc)
 {
 	struct shuttle *sh = sc->sh;
-	uint8_t *p;
+	uint8_t *p, peek;
 	ssize_t n;
 
 	sc->readable = 0;
@@ -599,6 +599,16 @@ read_dest(struct shchan *sc)
 	sh->fullness += SHUTTLE_HDR_LEN + (size_t)n;
 	sc->bytes_down += (uint64_t)n;
 	sh->s->last_active = sess_now();
+	/*
+	 * A short read may be a reply followed by the destination's FIN
+	 * (HTTP/1.0): its TCP_EOF then leaves in the same SSH packet as
+	 * the data, which saves the client a wake-up per connection.
+	 */
+	if ((size_t)n < SH_READ_MAX && recv(sc->fd, &peek, 1,
+	    MSG_PEEK | MSG_DONTWAIT) == 0) {
+		sc->fd_eof = 1;
+		send_eof(sc);
+	}
 }
 
 static int
