@@ -39,7 +39,7 @@
 #define SH_BULK		(64 * 1024)	/* sent by then: batch its sends */
 #define SH_SEND_BATCH	(32 * 1024)	/* below SH_UP_LOW */
 #define SH_DEFER_TURNS	8		/* loop turns a batch may wait */
-#define SH_DNS_PENDING	32		/* queries at the master at once */
+#define SH_DNS_PENDING	16		/* = the master's limit (PROTOCOL.ipc) */
 #define SH_BOOT_SECS	30		/* whole bootstrap */
 #define SH_END_SECS	5		/* to flush what is queued at the end */
 #define SH_STDERR_LINES	64		/* refusal notes per session */
