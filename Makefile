@@ -227,9 +227,10 @@ fuzz-smoke: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	$(Q)sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-# Rampart against Debian's OpenSSH sshd, side by side (root, network
-# namespaces, under ten minutes on two CPUs; BENCH_QUICK=1 for a short
-# run): writes docs/performance.md.  See tests/bench/bench.py.
+# Rampart against Debian's OpenSSH sshd, side by side, then knockd, then
+# sshuttle against sshd + its Python server (root, network namespaces,
+# about a quarter of an hour on two CPUs; BENCH_QUICK=1 for a short run):
+# writes docs/performance.md.  See tests/bench/bench.py.
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%, \
 	     $(wildcard tests/bench/*.c))
 
