@@ -49,7 +49,7 @@
 #define SRCLIMIT_NONE		UINT32_MAX
 
 /* Family tag and IPv4 address or IPv6 /64 prefix. */
-#define SRCKEY_LEN		9
+#define SRCKEY_LEN		ADDR_SOURCE_KEY_LEN
 
 struct srcent {
 	int64_t		expiry;		/* penalised while now < expiry */
@@ -77,27 +77,6 @@ struct srclimit {
 };
 
 /* Keys and hashing. */
-
-static int
-srclimit_key(const struct addr *src, uint8_t key[SRCKEY_LEN])
-{
-	struct addr a = *src;
-
-	addr_normalise(&a);
-	memset(key, 0, SRCKEY_LEN);
-	if (a.af == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, a.a, 4);
-		return 0;
-	}
-	if (a.af == AF_INET6) {
-		/* One host usually owns the whole /64. */
-		key[0] = 6;
-		memcpy(key + 1, a.a, 8);
-		return 0;
-	}
-	return -1;
-}
 
 static uint32_t
 srclimit_hash(const struct srclimit *s, const uint8_t key[SRCKEY_LEN])
@@ -507,7 +486,7 @@ srclimit_penalise(struct srclimit *s, const struct addr *src,
 	uint32_t h, i;
 
 	if ((unsigned int)what >= SRCLIMIT_NOFFENCE ||
-	    srclimit_exempt(s, src) || srclimit_key(src, key) != 0) {
+	    srclimit_exempt(s, src) || addr_source_key(src, key) != 0) {
 		return 0;
 	}
 	srclimit_reap(s, t);
@@ -554,7 +533,7 @@ srclimit_penalised(struct srclimit *s, const struct addr *src,
 		*left = 0;
 	}
 	/* Checked first: an exempt host may share a /64 with an offender. */
-	if (srclimit_exempt(s, src) || srclimit_key(src, key) != 0) {
+	if (srclimit_exempt(s, src) || addr_source_key(src, key) != 0) {
 		return 0;
 	}
 	srclimit_reap(s, t);

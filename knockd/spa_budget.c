@@ -166,25 +166,15 @@ tb_half(const struct tb *t, const struct tb_param *p)
 
 /* Source prefixes. */
 
-/* IPv4 /32 or IPv6 /64, family-tagged, mapped IPv6 counted as IPv4. */
+/*
+ * The prefix's key, in the 16 bytes the returning table (a spa_cache)
+ * stores: addr_source_key() and zeros.
+ */
 static int
 prefix_key(const struct addr *src, uint8_t key[16])
 {
-	struct addr a = *src;
-
-	addr_normalise(&a);
 	memset(key, 0, 16);
-	if (a.af == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, a.a, 4);
-		return 0;
-	}
-	if (a.af == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, a.a, 8);
-		return 0;
-	}
-	return -1;
+	return addr_source_key(src, key);
 }
 
 static uint32_t

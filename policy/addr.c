@@ -254,3 +254,23 @@ addr_to_sockaddr(const struct addr *a, unsigned int port,
 	}
 	return -1;
 }
+
+int
+addr_source_key(const struct addr *src, uint8_t key[ADDR_SOURCE_KEY_LEN])
+{
+	struct addr a = *src;
+
+	addr_normalise(&a);
+	memset(key, 0, ADDR_SOURCE_KEY_LEN);
+	if (a.af == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, a.a, 4);
+		return 0;
+	}
+	if (a.af == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, a.a, 8);
+		return 0;
+	}
+	return -1;
+}

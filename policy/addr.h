@@ -69,4 +69,12 @@ int	addr_from_sockaddr(const struct sockaddr *sa, size_t salen,
 int	addr_to_sockaddr(const struct addr *a, unsigned int port,
 	    struct sockaddr_storage *ss, unsigned int *len);
 
+/*
+ * The key under which per-source state is kept: a family tag, then the
+ * IPv4 address or the IPv6 /64 (one host usually owns a whole /64), mapped
+ * IPv6 counted as IPv4; the rest of key zero.  0, or -1 for another family.
+ */
+#define ADDR_SOURCE_KEY_LEN	9
+int	addr_source_key(const struct addr *src, uint8_t key[ADDR_SOURCE_KEY_LEN]);
+
 #endif /* RAMPART_ADDR_H */
